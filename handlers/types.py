@@ -1,0 +1,104 @@
+"""Platform-neutral message and action types: the only language the core speaks.
+
+Adapters (bot/) turn platform updates into `Incoming` and carry out `Action`s; the core never
+imports a platform SDK.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """Appeal categories (95598 business types) plus `none` for ordinary chat."""
+
+    REPAIR = "repair"
+    COMPLAINT = "complaint"
+    REPORT = "report"
+    OPINION = "opinion"
+    SUGGESTION = "suggestion"
+    PRAISE = "praise"
+    INQUIRY = "inquiry"
+    SERVICE_REQUEST = "service_request"
+    NONE = "none"
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    GRID_MANAGER = "grid_manager"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+    @property
+    def is_staff(self) -> bool:
+        return self is not Role.CUSTOMER
+
+
+class ChatType(StrEnum):
+    GROUP = "group"
+    PRIVATE = "private"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRef:
+    """A chat on one platform: ("telegram", "-100123") or ("wecom", "wrOgQh...")."""
+
+    platform: str
+    chat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    platform: str
+    user_id: str
+    display_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One customer or staff message, as every channel hands it to the core."""
+
+    chat: ChatRef
+    sender: UserRef
+    text: str
+    message_id: str
+    sent_at: datetime
+    chat_type: ChatType = ChatType.GROUP
+    chat_title: str = ""
+    edited: bool = False
+    reply_to_message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    text: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    chat: ChatRef
+    text: str
+    reply_to_message_id: str | None = None
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    chat: ChatRef
+    message_id: str
+
+
+Action = Send | Delete
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What handling one message produced: actions to carry out and facts for logs and tests."""
+
+    actions: list[Action] = field(default_factory=list)
+    ticket_number: str | None = None
+    kind: Kind = Kind.NONE
+    duplicate: bool = False
