@@ -1,5 +1,5 @@
 # Two commands a newcomer needs: `make demo` and `make test`. Both build .venv themselves.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed

@@ -102,3 +102,33 @@ class Outcome:
     ticket_number: str | None = None
     kind: Kind = Kind.NONE
     duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MemberChange:
+    """A member joined or left a group (not the bot itself)."""
+
+    chat: ChatRef
+    user: UserRef
+    joined: bool
+    at: datetime
+    chat_title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BotMembership:
+    """The bot was added to or removed from a group."""
+
+    chat: ChatRef
+    present: bool
+    at: datetime
+    chat_title: str = ""
+    by: UserRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMigrated:
+    """A Telegram group became a supergroup: same group, new chat id."""
+
+    old: ChatRef
+    new: ChatRef

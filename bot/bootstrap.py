@@ -1,0 +1,54 @@
+"""The composition root: settings in, a wired core out. The only place that knows every part."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from config.settings import Settings
+from handlers.classifier import Classifier
+from handlers.context import Context
+from handlers.deadlines import DeadlineTable
+from handlers.i18n import Texts
+from storage.db import make_engine
+from storage.migrate import ensure_migrated
+from storage.uow import UnitOfWork
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    ctx: Context
+
+
+def build_engine(settings: Settings, *, check_migrated: bool = True) -> Engine:
+    engine = make_engine(settings.database_url)
+    if check_migrated:
+        ensure_migrated(engine)
+    return engine
+
+
+def build_context(settings: Settings, engine: Engine) -> Context:
+    return Context(
+        uow=lambda: UnitOfWork(engine),
+        classifier=load_classifier(settings.lexicon_file),
+        deadlines=DeadlineTable.from_file(settings.deadlines_file),
+        texts=Texts(settings.language, settings.tz),
+        tz=settings.tz,
+        station_name=settings.station_name,
+        default_area_type=settings.area_type_default,
+        append_window=settings.tickets.append_window,
+        max_text_chars=settings.tickets.max_text_chars,
+    )
+
+
+def load_classifier(path: Path) -> Classifier:
+    return Classifier.from_file(path)
+
+
+def build_app(settings: Settings) -> App:
+    engine = build_engine(settings)
+    return App(settings, engine, build_context(settings, engine))

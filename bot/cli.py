@@ -1,0 +1,47 @@
+"""The `gridbot` command line. Sub-commands live in small modules; this file assembles them."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+
+from bot import cli_db, cli_service, cli_staff, cli_tickets
+from bot.cli_common import fail_cleanly
+
+app = typer.Typer(help="gridbot: the digital assistant (数字助手) of a power supply station.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+app.add_typer(cli_db.app, name="db")
+app.add_typer(cli_staff.app, name="staff")
+app.add_typer(cli_tickets.app, name="tickets")
+app.registered_commands += cli_service.app.registered_commands
+
+
+@app.command()
+def classify(
+    evaluate: str = typer.Option("", "--evaluate", help="A labelled TSV (kind<TAB>text): print precision/recall."),
+) -> None:
+    """Classify messages, one per line on stdin, printing one JSON object per line."""
+    from handlers.classifier import Classifier
+
+    with fail_cleanly():
+        classifier = Classifier.default()
+        if evaluate:
+            from handlers.evaluation import evaluate as run_evaluation
+            from handlers.evaluation import format_report, load_labelled
+
+            typer.echo(format_report(run_evaluation(classifier, load_labelled(evaluate))))
+            return
+        for number, line in enumerate(sys.stdin, start=1):
+            verdict = classifier.classify(line.rstrip("\n"))
+            record = {"line": number, "kind": verdict.kind.value, "confidence": round(verdict.confidence, 3)}
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""`gridbot run`, `gridbot sandbox` and `gridbot demo`: the long-running commands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+
+from bot.cli_common import fail_cleanly, settings
+
+app = typer.Typer()
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "telegram.ext", "uvicorn", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@app.command()
+def run(
+    sandbox: bool = typer.Option(False, "--sandbox", help="Run against an in-process sandbox Bot API server."),
+    sandbox_port: int = typer.Option(0, "--sandbox-port", help="Port for the sandbox (0: any free port)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Run the service until SIGTERM/SIGINT."""
+    from bot.service import Running, serve
+
+    _logging(verbose)
+
+    async def ready(running: Running) -> None:
+        if running.sandbox_url:
+            typer.echo(f"sandbox Bot API: {running.sandbox_url}/bot  control API: {running.sandbox_url}/control")
+        typer.echo(f"gridbot is running as @{running.channel.core.bot_username}; "
+                   f"HTTP on port {running.http_port}. Ctrl-C stops it.")
+
+    with fail_cleanly():
+        asyncio.run(serve(settings(), sandbox=sandbox, sandbox_port=sandbox_port, on_ready=ready))
+
+
+@app.command("sandbox")
+def sandbox_cmd(
+    port: int = typer.Option(8081, "--port", help="Port on 127.0.0.1."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+) -> None:
+    """Run the sandbox Telegram Bot API server standalone."""
+    from bot.sandbox import run_sandbox
+
+    run_sandbox(host=host, port=port)
+
+
+@app.command()
+def demo(
+    keep: bool = typer.Option(False, "--keep", help="Keep the service running after the script."),
+) -> None:
+    """A scripted, offline day in a station through the real stack; exits non-zero if a step fails."""
+    from bot.demo import run_demo
+
+    logging.basicConfig(level=logging.WARNING)
+    with fail_cleanly():
+        ok = asyncio.run(run_demo(keep=keep))
+    raise typer.Exit(0 if ok else 1)

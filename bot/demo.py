@@ -1,0 +1,185 @@
+"""`gridbot demo`: a scripted, offline day in a station through the real stack.
+
+Sandbox Bot API server + the real PTB client + the core + SQLite, all in one process. Every step waits
+for what a person would see in the chat; a step that does not happen fails the demo (exit code 1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bot.sandbox import SandboxClient
+from bot.service import SANDBOX_BOT_USERNAME, Running, serve
+from config.settings import HttpSettings, Settings, load_settings
+from handlers.context import utc_now
+from storage.db import make_engine
+from storage.migrate import upgrade
+from storage.models import Staff
+from storage.uow import UnitOfWork
+
+MANAGER, WANG, ZHANG, LIU, CHEN = 900001, 100001, 100002, 100003, 100004
+PEOPLE = {MANAGER: ("李", "经理"), WANG: ("王", "大爷"), ZHANG: ("张", "阿姨"), LIU: ("刘", "师傅"),
+          CHEN: ("陈", "姐")}
+console = Console(highlight=False)
+
+
+@dataclass
+class Script:
+    control: SandboxClient
+    bot_id: int
+    chats: dict[int, str] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    seen: dict[int, int] = field(default_factory=dict)
+
+    def say(self, chat: int, user: int, text: str) -> Any:
+        first, last = PEOPLE[user]
+        console.print(f"[cyan]\\[{self.chats[chat]}][/cyan] [bold]{first}{last}[/bold]: {text}")
+        return self.control.post_message(chat, user, text=text)
+
+    async def expect(self, chat: int, needle: str, step: str, timeout: float = 10.0) -> str | None:
+        """Wait for the bot's next message in `chat` that contains `needle`; print it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            mine = await self.control.bot_messages(chat)
+            for message in mine[self.seen.get(chat, 0):]:
+                self.seen[chat] = self.seen.get(chat, 0) + 1
+                text = message.get("text", "")
+                console.print(f"[cyan]\\[{self.chats[chat]}][/cyan] [green]🤖 数字助手[/green]: {text}")
+                if needle in text:
+                    return str(text)
+            await asyncio.sleep(0.05)
+        self.failures.append(f"{step}: no bot message containing {needle!r} in {self.chats[chat]}")
+        console.print(f"[red]✗ {self.failures[-1]}[/red]")
+        return None
+
+    async def expect_silence(self, chat: int, step: str, wait: float = 1.0) -> None:
+        await asyncio.sleep(wait)
+        extra = (await self.control.bot_messages(chat))[self.seen.get(chat, 0):]
+        if extra:
+            self.failures.append(f"{step}: the bot answered chit-chat: {extra[0].get('text')!r}")
+
+
+def demo_settings(data_dir: Path) -> Settings:
+    database = data_dir / "demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    settings = load_settings(database_url=f"sqlite:///{database}", http=HttpSettings(port=0))
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with UnitOfWork(engine) as uow:
+        uow.staff.upsert(Staff(platform="telegram", user_id=str(MANAGER), name="李经理", role="grid_manager",
+                               grade="高级", created_at=utc_now()))
+        uow.commit()
+    engine.dispose()
+    return settings
+
+
+async def _day(running: Running) -> Script:
+    assert running.sandbox_url is not None
+    control = SandboxClient(running.sandbox_url)
+    bot = running.channel.application.bot
+    script = Script(control, bot.id)
+    for user, (first, last) in PEOPLE.items():
+        await control.add_user(user_id=user, first_name=first + last)
+    village = (await control.create_group("幸福村客户群", members=[MANAGER, WANG, LIU], creator=MANAGER))["chat"]["id"]
+    compound = (await control.create_group("阳光小区客户群", members=[MANAGER], creator=MANAGER))["chat"]["id"]
+    private = (await control.create_private_chat(MANAGER))["chat"]["id"]
+    script.chats.update({village: "幸福村客户群", compound: "阳光小区客户群", private: "李经理 ↔ 助手"})
+    await _run_script(script, village, compound, private)
+    return script
+
+
+async def _run_script(s: Script, village: int, compound: int, private: int) -> None:
+    console.rule("08:00 李经理把助手拉进两个客户群，并绑定台区")
+    for chat in (village, compound):
+        await s.control.add_bot_to_group(chat, s.bot_id, by=MANAGER, admin=True)
+        await s.expect(chat, "数字助手", "bot greets the group")
+    await s.say(private, MANAGER, "/start")
+    await s.expect(private, "/resolve", "manager sees staff help")
+    await s.say(village, MANAGER, "/bind 幸福村台区 rural")
+    await s.expect(village, "已绑定台区「幸福村台区」", "bind village")
+    await s.say(compound, MANAGER, "/bind 阳光小区台区 city")
+    await s.expect(compound, "已绑定台区「阳光小区台区」", "bind compound")
+
+    console.rule("09:00 新客户入群")
+    await s.control.join(compound, ZHANG)
+    await s.expect(compound, "欢迎", "welcome 张阿姨")
+    await s.control.join(compound, CHEN)
+    await s.expect(compound, "欢迎", "welcome 陈姐")
+
+    console.rule("10:00 王大爷报停电，张阿姨咨询，刘师傅闲聊")
+    await s.say(village, WANG, "家里突然停电了，整个3组都没电，麻烦快来看看")
+    await s.expect(village, "工单号 1", "outage becomes ticket 1")
+    await s.expect(private, "新工单 1", "manager alerted")
+    await s.say(village, WANG, "我的户号是3201234567")
+    await s.expect(village, "已补充到您的工单 1", "follow-up joins ticket 1")
+    await s.say(compound, ZHANG, "请问一下峰谷电怎么申请，要带什么材料？")
+    await s.expect(compound, "工单号 2", "question becomes ticket 2")
+    await s.say(village, LIU, "今天天气不错，晚上一起打牌啊")
+    await s.expect_silence(village, "chit-chat stays quiet")
+
+    console.rule("10:10 李经理受理、回复、办结")
+    await s.say(private, MANAGER, "/tickets")
+    await s.expect(private, "待办工单（2）", "manager lists open tickets")
+    await s.say(private, MANAGER, "/accept 1")
+    await s.expect(village, "已由客户经理李经理受理", "customer told of acceptance")
+    await s.say(private, MANAGER, "/reply 1 王大爷您好，抢修师傅已出发，预计20分钟到")
+    await s.expect(village, "【工单 1 回复】", "reply posted in the village group")
+    await s.say(private, MANAGER, "/resolve 1 3组低压线路故障已修复，已恢复供电")
+    await s.expect(village, "已办结", "resolution posted")
+    await s.say(village, LIU, "/resolve 2 我来关")
+    await s.expect(village, "仅限工作人员", "customer refused a staff command")
+
+    console.rule("11:00 王大爷查看自己的工单")
+    await s.say(village, WANG, "/my")
+    await s.expect(village, "工单 1【故障报修】已办结", "customer checks /my")
+
+
+def _ticket_table(settings: Settings) -> Table:
+    engine = make_engine(settings.database_url)
+    table = Table("工单", "类别", "状态", "客户", "内容", title="今日工单")
+    with UnitOfWork(engine) as uow:
+        for ticket in reversed(uow.tickets.list(limit=50)):
+            table.add_row(str(ticket.id), ticket.kind, ticket.status, ticket.sender_name, ticket.text[:30])
+    engine.dispose()
+    return table
+
+
+async def run_demo(keep: bool = False, data_dir: Path = Path("data")) -> bool:
+    settings = demo_settings(data_dir)
+    stop = asyncio.Event()
+    result: dict[str, Script] = {}
+
+    async def on_ready(running: Running) -> None:
+        async def drive() -> None:
+            try:
+                result["script"] = await _day(running)
+            except Exception as exc:
+                console.print(f"[red]demo script crashed: {exc!r}[/red]")
+            finally:
+                if keep:
+                    console.print(f"sandbox control API: {running.sandbox_url}/control — Ctrl-C to stop")
+                else:
+                    stop.set()
+
+        asyncio.get_running_loop().create_task(drive())
+
+    started = time.monotonic()
+    await serve(settings, sandbox=True, on_ready=on_ready, stop=stop)
+    script = result.get("script")
+    console.print(_ticket_table(settings))
+    if script is None:
+        console.print("[red]demo failed before the script ran[/red]")
+        return False
+    for failure in script.failures:
+        console.print(f"[red]✗ {failure}[/red]")
+    verdict = "[green]demo passed[/green]" if not script.failures else "[red]demo FAILED[/red]"
+    console.print(f"{verdict} in {time.monotonic() - started:.1f}s (bot @{SANDBOX_BOT_USERNAME})")
+    return not script.failures

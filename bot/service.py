@@ -1,0 +1,115 @@
+"""`gridbot run`: the long-running service (Telegram channel + HTTP listener), optionally on the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.bootstrap import build_app
+from bot.sandbox import SandboxClient, SandboxServer
+from bot.telegram_channel import TelegramChannel
+from config.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
+SANDBOX_TOKEN = "7000000001:sandbox-token-not-secret"
+SANDBOX_BOT_USERNAME = "gridbot_sandbox_bot"
+
+
+@dataclass
+class Running:
+    """What a started service exposes to its caller (the demo and the tests drive it through this)."""
+
+    channel: TelegramChannel
+    http_port: int
+    sandbox_url: str | None
+
+
+async def _healthz(_: Request) -> Response:
+    return JSONResponse({"ok": True})
+
+
+def http_app(channel: TelegramChannel) -> Starlette:
+    return Starlette(routes=[Route("/healthz", _healthz), *channel.routes()])
+
+
+async def start_sandbox(port: int = 0) -> tuple[SandboxServer, str]:
+    server = SandboxServer()
+    base = await server.start(host="127.0.0.1", port=port)
+    async with SandboxClient(base) as control:
+        await control.add_bot(token=SANDBOX_TOKEN, username=SANDBOX_BOT_USERNAME, first_name="供电所数字助手")
+    return server, base
+
+
+async def serve(settings: Settings, *, sandbox: bool = False, sandbox_port: int = 0,
+                on_ready: Callable[[Running], Awaitable[None]] | None = None,
+                stop: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or `stop` is set), then shut down gracefully."""
+    app = build_app(settings)
+    sandbox_server, sandbox_url = None, None
+    if sandbox:
+        sandbox_server, sandbox_url = await start_sandbox(sandbox_port)
+        token, base_url = SANDBOX_TOKEN, f"{sandbox_url}/bot"
+    elif settings.telegram.token is None:
+        raise SettingsError("GRIDBOT_TELEGRAM__TOKEN: expected the bot token from BotFather "
+                            "(or try `gridbot run --sandbox`)")
+    else:
+        token, base_url = settings.telegram.token.get_secret_value(), settings.telegram.base_url
+    _check_webhook_settings(settings)
+    channel = TelegramChannel(app.ctx, token, base_url, settings.telegram)
+    server = uvicorn.Server(uvicorn.Config(http_app(channel), host=settings.http.host, port=settings.http.port,
+                                           log_level="warning", lifespan="off", access_log=False))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    stop = stop or asyncio.Event()
+    _on_signals(stop)
+    http_task = asyncio.create_task(server.serve(), name="http")
+    try:
+        while not server.started:
+            if http_task.done():
+                raise SettingsError(f"GRIDBOT_HTTP__PORT: could not listen on "
+                                    f"{settings.http.host}:{settings.http.port}")
+            await asyncio.sleep(0.02)
+        await channel.start()
+        port = server.servers[0].sockets[0].getsockname()[1]
+        if on_ready is not None:
+            await on_ready(Running(channel, port, sandbox_url))
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        await channel.stop()
+        server.should_exit = True
+        await http_task
+        if sandbox_server is not None:
+            await sandbox_server.stop()
+        app.engine.dispose()
+
+
+def _check_webhook_settings(settings: Settings) -> None:
+    telegram = settings.telegram
+    if telegram.mode != "webhook":
+        return
+    if not telegram.webhook_url or not telegram.webhook_url.startswith("https://"):
+        raise SettingsError("GRIDBOT_TELEGRAM__WEBHOOK_URL: expected the public https:// URL of "
+                            "/telegram/webhook in webhook mode")
+    if telegram.token and telegram.token.get_secret_value() in telegram.webhook_url:
+        raise SettingsError("GRIDBOT_TELEGRAM__WEBHOOK_URL: must not contain the bot token")
+    secret = telegram.webhook_secret.get_secret_value() if telegram.webhook_secret else ""
+    if len(secret) < 16 or not all(c.isalnum() or c in "_-" for c in secret):
+        raise SettingsError("GRIDBOT_TELEGRAM__WEBHOOK_SECRET: expected 16-256 characters of A-Z, a-z, 0-9, _ or -")
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread (tests)
+            pass

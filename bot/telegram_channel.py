@@ -1,0 +1,81 @@
+"""The Telegram channel at run time: a PTB Application wired to the core, fed by polling or webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.routing import Route
+from telegram.ext import Application, ApplicationBuilder
+
+from bot.rate_limiter import TelegramRateLimiter
+from bot.telegram_adapter import TelegramAdapter
+from bot.telegram_ingress import ALLOWED_UPDATES, Poller, UpdateProcessor
+from bot.telegram_webhook import webhook_route
+from config.settings import TelegramSettings
+from handlers.context import Context
+
+log = logging.getLogger(__name__)
+
+
+def build_application(token: str, base_url: str, settings: TelegramSettings) -> Application:  # type: ignore[type-arg]
+    limiter = TelegramRateLimiter(settings.overall_per_second, settings.group_per_minute)
+    return (ApplicationBuilder().token(token).base_url(base_url).rate_limiter(limiter)
+            .updater(None).concurrent_updates(False).build())
+
+
+class TelegramChannel:
+    def __init__(self, core: Context, token: str, base_url: str, settings: TelegramSettings,
+                 poll_timeout: int = 10) -> None:
+        self.settings = settings
+        self.application = build_application(token, base_url, settings)
+        self.adapter = TelegramAdapter(core, welcome=settings.welcome)
+        self.adapter.register(self.application)
+        self.processor = UpdateProcessor(self.application, core.uow)
+        self.poller = Poller(self.processor, timeout=poll_timeout)
+        self.core = core
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def webhook_mode(self) -> bool:
+        return self.settings.mode == "webhook"
+
+    def routes(self) -> list[Route]:
+        if not self.webhook_mode:
+            return []
+        secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else ""
+        return [webhook_route(self.processor, secret)]
+
+    async def start(self) -> None:
+        await self.application.initialize()
+        await self.application.start()
+        self.core.bot_username = self.application.bot.username or ""
+        await self.adapter.announce_commands(self.application)
+        if self.webhook_mode:
+            secret = self.settings.webhook_secret
+            await self.application.bot.set_webhook(
+                url=self.settings.webhook_url or "", allowed_updates=ALLOWED_UPDATES,
+                secret_token=secret.get_secret_value() if secret else None)
+            log.info("telegram: webhook mode as @%s", self.core.bot_username)
+            return
+        await self.application.bot.delete_webhook(drop_pending_updates=False)
+        self._stop.clear()
+        self._task = asyncio.create_task(self.poller.run(self._stop), name="telegram-poller")
+        log.info("telegram: polling as @%s", self.core.bot_username)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Finish the batch in hand, confirm it, then shut PTB down."""
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=grace)
+            while not self._task.done() and self.poller.in_batch:
+                await asyncio.sleep(0.05)
+            if not self._task.done():  # waiting in a long poll: nothing unconfirmed is lost by cancelling
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._task
+        await self.application.stop()
+        await self.application.shutdown()

@@ -1,0 +1,140 @@
+"""Settings: environment (GRIDBOT_*, `__` for nesting) over an optional TOML file over defaults.
+
+Read once at the entry point (bot/) and passed down as plain values; nothing below bot/ reads
+the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_DIR = Path(__file__).resolve().parent
+
+
+class SettingsError(Exception):
+    """A setting is wrong; the message is one line naming the setting and what is expected."""
+
+
+class TelegramSettings(BaseModel):
+    token: SecretStr | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None  # public https URL of our /telegram/webhook path, no token in it
+    webhook_secret: SecretStr | None = None
+    welcome: bool = True
+    # Telegram's documented flood limits; kept configurable because they change.
+    overall_per_second: float = 30.0
+    group_per_minute: int = 20
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class TicketSettings(BaseModel):
+    # Messages from the same customer in the same group within this window join their open ticket.
+    append_window_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
+    # Texts longer than this are stored truncated (a 100 kB paste is not an appeal).
+    max_text_chars: int = Field(default=4000, ge=100)
+
+    @property
+    def append_window(self) -> timedelta:
+        return timedelta(minutes=self.append_window_minutes)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GRIDBOT_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    timezone: str = "Asia/Shanghai"
+    language: Literal["zh_CN", "en"] = "zh_CN"
+    station_name: str = "示范供电所"
+    area_type_default: Literal["city", "rural", "remote"] = "rural"
+    lexicon_file: Path = CONFIG_DIR / "appeal_lexicon.toml"
+    deadlines_file: Path = CONFIG_DIR / "deadlines.toml"
+    telegram: TelegramSettings = TelegramSettings()
+    http: HttpSettings = HttpSettings()
+    tickets: TicketSettings = TicketSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"expected an IANA time zone such as Asia/Shanghai, got {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'gridbot.db'}"
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = config_file_path()
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+
+def config_file_path() -> Path | None:
+    """GRIDBOT_CONFIG names the TOML file; otherwise ./gridbot.toml is used when present."""
+    named = os.environ.get("GRIDBOT_CONFIG")
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise SettingsError(f"GRIDBOT_CONFIG: expected a readable TOML file, got {named!r}")
+        return path
+    local = Path("gridbot.toml")
+    return local if local.is_file() else None
+
+
+def _describe(error: dict[str, Any]) -> str:
+    location = "__".join(str(part) for part in error["loc"]).upper()
+    message = str(error["msg"]).removeprefix("Value error, ")
+    got = error.get("input")
+    suffix = "" if message.startswith("expected") or isinstance(got, dict) else f" (got {got!r})"
+    return f"GRIDBOT_{location}: {message}{suffix}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings or raise SettingsError with one clear line per wrong setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError("; ".join(_describe(err) for err in exc.errors())) from None
+    except (OSError, ValueError) as exc:  # an unreadable or malformed TOML file
+        raise SettingsError(f"GRIDBOT_CONFIG: expected a valid TOML file ({exc})") from None

@@ -1,0 +1,87 @@
+"""The appeal router: a customer message in a group becomes a ticket, or joins the customer's open one.
+
+Everything a message changes is written in one transaction together with its idempotency row, so a
+redelivered message (same platform, chat and message id) never opens a second ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from handlers.classifier import Classification
+from handlers.context import Context
+from handlers.extraction import Extracted, extract
+from handlers.privacy import mask_text
+from handlers.tickets import open_ticket, remember_contact
+from handlers.types import Incoming, Kind, Outcome, Send
+from storage.models import InboundMessage, Ticket, TicketEvent
+from storage.uow import IntegrityError, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def handle_group_message(incoming: Incoming, ctx: Context) -> Outcome:
+    text = incoming.text[: ctx.max_text_chars]
+    verdict = ctx.classifier.classify(text)
+    found = extract(text)
+    now = ctx.clock()
+    with ctx.uow() as uow:
+        try:
+            uow.inbound.claim(InboundMessage(
+                platform=incoming.chat.platform, chat_id=incoming.chat.chat_id,
+                message_id=incoming.message_id, sender_user_id=incoming.sender.user_id,
+                kind=verdict.kind.value, received_at=now,
+            ))
+        except IntegrityError:
+            log.info("duplicate message %s/%s ignored", incoming.chat.chat_id, incoming.message_id)
+            return Outcome(duplicate=True)
+        group = uow.groups.ensure(incoming.chat.platform, incoming.chat.chat_id, incoming.chat_title, now)
+        if uow.staff.find(incoming.sender.platform, incoming.sender.user_id) is not None:
+            uow.commit()  # staff talk in groups is never an appeal
+            return Outcome(kind=verdict.kind)
+        outcome = _route(uow, ctx, incoming, text, verdict, found, group.id)
+        uow.commit()
+    log.info("message %s/%s → %s %s", incoming.chat.chat_id, incoming.message_id,
+             verdict.kind.value, outcome.ticket_number or "")
+    return outcome
+
+
+def _route(uow: UnitOfWork, ctx: Context, incoming: Incoming, text: str, verdict: Classification,
+           found: Extracted, group_id: int | None) -> Outcome:
+    since = ctx.clock() - ctx.append_window
+    chat, sender = incoming.chat, incoming.sender
+    current = uow.tickets.open_for_sender(chat.platform, chat.chat_id, sender.user_id, since)
+    adds_detail = bool(found.account_numbers or found.phones or found.address_hints)
+    if current is not None and (verdict.kind is not Kind.NONE or adds_detail):
+        return _append(uow, ctx, incoming, text, verdict, found, current)
+    if verdict.kind is Kind.NONE:
+        return Outcome()
+    opened = open_ticket(uow, ctx, incoming, text, verdict, found, group_id)
+    outcome = Outcome(ticket_number=opened.number, kind=verdict.kind)
+    outcome.actions.append(Send(chat, opened.customer_reply, reply_to_message_id=incoming.message_id))
+    if opened.manager_chat is not None:
+        outcome.actions.append(Send(opened.manager_chat, opened.manager_alert))
+    return outcome
+
+
+def _append(uow: UnitOfWork, ctx: Context, incoming: Incoming, text: str, verdict: Classification,
+            found: Extracted, ticket: Ticket) -> Outcome:
+    now = ctx.clock()
+    ticket.last_customer_message_at = now
+    ticket.updated_at = now
+    uow.tickets.save(ticket)
+    uow.tickets.log(TicketEvent(
+        ticket_id=ticket.id or 0, at=now, action="appended", note=text,
+        actor=f"customer:{incoming.sender.platform}:{incoming.sender.user_id}",
+        data={"message_id": incoming.message_id, "kind": verdict.kind.value},
+    ))
+    inbound = uow.inbound.find(incoming.chat.platform, incoming.chat.chat_id, incoming.message_id)
+    if inbound is not None:
+        inbound.ticket_id = ticket.id
+    remember_contact(uow, ticket, found)
+    number = str(ticket.id)
+    reply = Send(incoming.chat, ctx.texts("ticket.appended", number=number),
+                 reply_to_message_id=incoming.message_id)
+    log.debug("appended %s to ticket %s: %s", incoming.message_id, number, mask_text(text[:60]))
+    return Outcome(actions=[reply], ticket_number=number, kind=Kind(ticket.kind))
+

@@ -1,0 +1,32 @@
+"""What the core needs to run, wired once by the composition root (bot/bootstrap.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from handlers.classifier import Classifier
+from handlers.deadlines import DeadlineTable
+from handlers.i18n import Texts
+from storage.uow import UnitOfWork
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Context:
+    uow: Callable[[], UnitOfWork]
+    classifier: Classifier
+    deadlines: DeadlineTable
+    texts: Texts
+    tz: ZoneInfo
+    station_name: str = "示范供电所"
+    default_area_type: str = "rural"
+    append_window: timedelta = timedelta(minutes=30)
+    max_text_chars: int = 4000
+    clock: Callable[[], datetime] = utc_now
+    bot_username: str = ""

@@ -1,0 +1,126 @@
+"""The deadline table and its arithmetic: calendar minutes/hours and China working days."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+from handlers.types import Kind
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(min|h|wd)\s*$")
+AREA_TYPES = ("city", "rural", "remote")
+
+
+class CalendarOutOfRange(ValueError):
+    """chinesecalendar does not know the working days of this date yet: update the package."""
+
+
+class DeadlineConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    amount: int
+    unit: str  # min | h | wd
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        match = _DURATION.match(text)
+        if not match:
+            raise DeadlineConfigError(f"expected a duration like 45min, 3h or 5wd, got {text!r}")
+        return cls(int(match.group(1)), match.group(2))
+
+
+@dataclass(frozen=True, slots=True)
+class ClockRule:
+    name: str
+    by_area: dict[str, Duration]
+    important: Duration | None = None
+    after: str | None = None
+
+    def duration(self, area_type: str, important: bool) -> Duration:
+        if important and self.important is not None:
+            return self.important
+        return self.by_area[area_type]
+
+
+@dataclass(frozen=True, slots=True)
+class DueClock:
+    name: str
+    duration: Duration
+    due_at: datetime
+
+
+class DeadlineTable:
+    def __init__(self, rules: dict[Kind, tuple[ClockRule, ...]]) -> None:
+        self._rules = rules
+
+    @classmethod
+    def from_file(cls, path: Path) -> DeadlineTable:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+        rules: dict[Kind, tuple[ClockRule, ...]] = {}
+        for kind_name, section in raw.items():
+            try:
+                kind = Kind(kind_name)
+            except ValueError:
+                raise DeadlineConfigError(f"{path}: unknown appeal kind [{kind_name}]") from None
+            rules[kind] = tuple(_parse_clock(path, kind_name, clock) for clock in section["clocks"])
+        return cls(rules)
+
+    def clocks(self, kind: Kind, opened_at: datetime, *, area_type: str = "rural",
+               important: bool = False, tz: ZoneInfo) -> list[DueClock]:
+        """Every clock of a ticket of this kind opened at `opened_at`, in order."""
+        result: list[DueClock] = []
+        for rule in self._rules.get(kind, ()):
+            duration = rule.duration(area_type, important)
+            start = opened_at
+            if rule.after is not None:  # estimate: the earlier clock met exactly on time
+                start = next(c.due_at for c in result if c.name == rule.after)
+            result.append(DueClock(rule.name, duration, add_duration(start, duration, tz)))
+        return result
+
+
+def _parse_clock(path: Path, kind: str, raw: dict[str, str]) -> ClockRule:
+    try:
+        default = raw.get("default")
+        by_area = {area: Duration.parse(raw.get(area) or default or "") for area in AREA_TYPES}
+        important = Duration.parse(raw["important"]) if "important" in raw else None
+    except DeadlineConfigError as exc:
+        raise DeadlineConfigError(f"{path}: [{kind}] clock {raw.get('name')!r}: {exc}") from None
+    return ClockRule(raw["name"], by_area, important, raw.get("after"))
+
+
+def add_duration(start: datetime, duration: Duration, tz: ZoneInfo) -> datetime:
+    if duration.unit == "min":
+        return start + timedelta(minutes=duration.amount)
+    if duration.unit == "h":
+        return start + timedelta(hours=duration.amount)
+    local_day = start.astimezone(tz).date()
+    last_day = nth_workday_after(local_day, duration.amount)
+    return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz)
+
+
+def is_workday(day: date) -> bool:
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        raise CalendarOutOfRange(
+            f"chinesecalendar does not know {day.year} yet: upgrade the chinesecalendar package"
+        ) from None
+
+
+def nth_workday_after(day: date, n: int) -> date:
+    """The Nth working day strictly after `day` (调休 weekend workdays count)."""
+    current, counted = day, 0
+    while counted < n:
+        current += timedelta(days=1)
+        counted += is_workday(current)
+    return current

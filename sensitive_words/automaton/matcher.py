@@ -1,0 +1,119 @@
+"""The matcher: one Aho-Corasick automaton over the UTF-8 bytes of folded keys.
+
+pyahocorasick looks a node's children up linearly; a Chinese dictionary gives the root thousands
+of children. Keys are therefore added as their UTF-8 bytes read as latin-1, so that no node has
+more than 64 children, and the text is folded (see ``normalise.Folded``), encoded the same way and
+scanned once. UTF-8 is self-synchronising, so every match starts and ends on a character boundary;
+byte offsets become character offsets incrementally (matches come in order of their end), and
+``Folded.span`` maps them back to the original text. Whitelist phrases live in the same automaton.
+
+A ``Matcher`` never changes after it is built: the engine swaps in a new one to change lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from operator import attrgetter
+
+import ahocorasick
+
+from sensitive_words.hits import Hit
+from sensitive_words.lists import WordEntry
+from sensitive_words.normalise import Folded, fold_word
+
+#: ``boundary(text, start, end) -> bool``: True when the hit sits on word boundaries.
+BoundaryCheck = Callable[[str, int, int], bool]
+Span = tuple[int, int]
+# One candidate stored under a folded key: entry (None for a whitelist phrase), its width in folded
+# characters, the run lengths it needs (offset, count), and whether its first/last character is an
+# ASCII letter or digit, which then must not continue a longer ASCII word.
+Candidate = tuple[WordEntry | None, int, tuple[Span, ...], bool, bool]
+
+_ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_ORDER = attrgetter("start", "end")
+
+
+def _candidate(entry: WordEntry | None, key: str, counts: tuple[int, ...]) -> Candidate:
+    needs = tuple((i, n) for i, n in enumerate(counts) if n > 1)
+    return entry, len(key), needs, key[0] in _ASCII_ALNUM, key[-1] in _ASCII_ALNUM
+
+
+class Matcher:
+    """Finds every listed word in a text, except those inside an occurrence of a whitelisted phrase."""
+
+    def __init__(
+        self,
+        entries: Iterable[WordEntry],
+        phrases: Iterable[str] = (),
+        boundary: BoundaryCheck | None = None,
+    ) -> None:
+        chosen: dict[tuple[str, tuple[int, ...]], WordEntry] = {}
+        for entry in entries:
+            key, counts = fold_word(entry.word)
+            if not key:
+                continue  # only noise: nothing can ever match it
+            old = chosen.get((key, counts))
+            if old is None or entry.level.rank > old.level.rank:
+                chosen[(key, counts)] = entry
+        table: dict[str, list[Candidate]] = {}
+        for (key, counts), entry in chosen.items():
+            table.setdefault(key, []).append(_candidate(entry, key, counts))
+        allowed = set()
+        for phrase in phrases:
+            key, counts = fold_word(phrase)
+            if key and (key, counts) not in allowed:
+                allowed.add((key, counts))
+                table.setdefault(key, []).append(_candidate(None, key, counts))
+        automaton = ahocorasick.Automaton()
+        for key, cands in table.items():
+            automaton.add_word(key.encode("utf-8").decode("latin-1"), tuple(cands))
+        if table:
+            automaton.make_automaton()
+        self._automaton = automaton
+        self._empty = not table
+        self._boundary = boundary
+        self.word_count = len(chosen)
+        self.phrase_count = len(allowed)
+
+    def find(self, text: str) -> list[Hit]:
+        """Hits in order of position, whitelisted ones dropped."""
+        return self.scan(text)[0]
+
+    def scan(self, text: str) -> tuple[list[Hit], list[Span]]:
+        """Hits (whitelisted ones dropped) and the spans of the whitelisted phrases found."""
+        if self._empty or not text:
+            return [], []
+        folded = Folded(text)
+        hits: list[Hit] = []
+        allowed: list[Span] = []
+        data = folded.data
+        folded_text = folded.text
+        size = len(folded_text)
+        one_byte = len(data) == size
+        used_bytes = used_chars = 0
+        last = -1
+        for end_byte, cands in self._automaton.iter(folded.latin):
+            if one_byte:
+                last = end_byte
+            elif end_byte >= used_bytes:
+                used_chars += len(data[used_bytes : end_byte + 1].decode("utf-8"))
+                used_bytes = end_byte + 1
+                last = used_chars - 1
+            for entry, width, needs, ascii_head, ascii_tail in cands:
+                first = last - width + 1
+                if needs and not all(folded.run_length(first + i) >= n for i, n in needs):
+                    continue
+                if ascii_head and first > 0 and folded_text[first - 1] in _ASCII_ALNUM:
+                    continue
+                if ascii_tail and last + 1 < size and folded_text[last + 1] in _ASCII_ALNUM:
+                    continue
+                start, end = folded.span(first, last)
+                if entry is None:
+                    allowed.append((start, end))
+                elif not entry.boundary or self._boundary is None or self._boundary(text, start, end):
+                    hits.append(Hit(entry.word, entry.category, entry.level, start, end, text[start:end]))
+        if allowed and hits:
+            hits = [h for h in hits if not any(a <= h.start and h.end <= b for a, b in allowed)]
+        if len(hits) > 1:
+            hits.sort(key=_ORDER)
+        return hits, allowed

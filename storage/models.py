@@ -1,0 +1,178 @@
+"""SQLModel tables. Datetimes are timezone-aware and stored in UTC; handlers convert for display."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Station(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+
+
+class Area(SQLModel, table=True):
+    """A 台区 (transformer area); its type picks the repair deadline."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: int = Field(foreign_key="station.id", index=True)
+    name: str = Field(max_length=100)
+    area_type: str = Field(default="rural", max_length=10)  # city | rural | remote
+
+    __table_args__ = (UniqueConstraint("station_id", "name"),)
+
+
+class Staff(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    user_id: str = Field(max_length=64)
+    name: str = Field(max_length=100)
+    role: str = Field(max_length=20)  # grid_manager | supervisor | admin
+    grade: str | None = Field(default=None, max_length=10)  # 高级 | 中级 | 初级
+    station_id: int | None = Field(default=None, foreign_key="station.id")
+    active: bool = True
+    created_at: datetime
+
+    __table_args__ = (UniqueConstraint("platform", "user_id"),)
+
+
+class ChatGroup(SQLModel, table=True):
+    __tablename__ = "chat_group"
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    chat_id: str = Field(max_length=64)
+    title: str = Field(default="", max_length=200)
+    area_id: int | None = Field(default=None, foreign_key="area.id", index=True)
+    manager_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    active: bool = True
+    created_at: datetime
+    updated_at: datetime
+
+    __table_args__ = (UniqueConstraint("platform", "chat_id"),)
+
+
+class GroupMember(SQLModel, table=True):
+    """One membership period: a member who leaves and rejoins gets a new row."""
+
+    __tablename__ = "group_member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="chat_group.id", index=True)
+    user_id: str = Field(max_length=64)
+    display_name: str = Field(default="", max_length=200)
+    joined_at: datetime | None = None
+    left_at: datetime | None = None
+
+    __table_args__ = (Index("ix_group_member_group_user", "group_id", "user_id"),)
+
+
+class Customer(SQLModel, table=True):
+    """A customer record with the SG186 fields; linked to one chat account when known."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_no: str | None = Field(default=None, max_length=20, unique=True)  # 户号
+    name: str = Field(default="", max_length=100)
+    phone: str | None = Field(default=None, max_length=20)
+    address: str = Field(default="", max_length=300)
+    area_id: int | None = Field(default=None, foreign_key="area.id", index=True)
+    usage_category: str | None = Field(default=None, max_length=20)  # 居民 / 农业 / 工商业 …
+    industry: str | None = Field(default=None, max_length=50)
+    importance: str | None = Field(default=None, max_length=10)  # 特级 / 一级 / 二级
+    locality: str | None = Field(default=None, max_length=10)  # city | rural | remote
+    capacity_kva: float | None = None
+    voltage: str | None = Field(default=None, max_length=20)
+    platform: str | None = Field(default=None, max_length=20)
+    user_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime
+    deleted_at: datetime | None = None
+
+    __table_args__ = (UniqueConstraint("platform", "user_id"),)
+
+
+class Ticket(SQLModel, table=True):
+    """An appeal (诉求工单). `id` doubles as the number people type: /ticket 12."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20, index=True)
+    status: str = Field(default="new", max_length=20, index=True)
+    text: str
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    group_id: int | None = Field(default=None, foreign_key="chat_group.id", index=True)
+    platform: str = Field(max_length=20)
+    chat_id: str = Field(max_length=64)
+    sender_user_id: str = Field(max_length=64)
+    sender_name: str = Field(default="", max_length=200)
+    source_message_id: str = Field(max_length=64)
+    assignee_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    confidence: float = 0.0
+    opened_at: datetime
+    updated_at: datetime
+    last_customer_message_at: datetime
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    due_at: datetime | None = None
+    resolution: str | None = None
+
+    __table_args__ = (Index("ix_ticket_sender_open", "platform", "chat_id", "sender_user_id", "status"),)
+
+
+class TicketClock(SQLModel, table=True):
+    """One promised deadline of a ticket (repair: arrival, then restoration)."""
+
+    __tablename__ = "ticket_clock"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    name: str = Field(max_length=30)
+    due_at: datetime
+    met_at: datetime | None = None
+
+
+class TicketEvent(SQLModel, table=True):
+    """Append-only log of what happened to a ticket, who did it and when."""
+
+    __tablename__ = "ticket_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    at: datetime
+    actor: str = Field(max_length=100)  # "customer:<platform>:<id>", "staff:<id>", "system"
+    action: str = Field(max_length=30)
+    note: str = ""
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class InboundMessage(SQLModel, table=True):
+    """Every message the core handled, unique per (platform, chat, message id): the idempotency key."""
+
+    __tablename__ = "inbound_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    chat_id: str = Field(max_length=64)
+    message_id: str = Field(max_length=64)
+    sender_user_id: str = Field(max_length=64)
+    kind: str = Field(max_length=20)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    received_at: datetime
+
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "message_id"),)
+
+
+class FailedUpdate(SQLModel, table=True):
+    """An update the core failed on repeatedly: kept whole so it can be replayed, never dropped."""
+
+    __tablename__ = "failed_update"
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    update_key: str = Field(max_length=64)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: str = ""
+    failed_at: datetime
+    replayed_at: datetime | None = None

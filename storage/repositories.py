@@ -1,0 +1,247 @@
+"""The queries: the only place that builds SQL. Each repository works inside a unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from storage.models import (
+    Area,
+    ChatGroup,
+    Customer,
+    FailedUpdate,
+    GroupMember,
+    InboundMessage,
+    Staff,
+    Station,
+    Ticket,
+    TicketClock,
+    TicketEvent,
+)
+
+T = TypeVar("T")
+
+
+class ChatRefLike(Protocol):
+    platform: str
+    chat_id: str
+
+OPEN_STATUSES = ("new", "accepted", "in_progress", "waiting_customer", "reopened")
+
+
+class _Repo:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _save(self, row: T) -> T:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+
+class Stations(_Repo):
+    def get_or_create(self, name: str) -> Station:
+        found = self.session.exec(select(Station).where(Station.name == name)).first()
+        return found or self._save(Station(name=name))
+
+    def area(self, station_id: int, name: str, area_type: str | None = None) -> Area:
+        found = self.session.exec(
+            select(Area).where(Area.station_id == station_id, Area.name == name)
+        ).first()
+        if found is None:
+            return self._save(Area(station_id=station_id, name=name, area_type=area_type or "rural"))
+        if area_type and found.area_type != area_type:
+            found.area_type = area_type
+            self._save(found)
+        return found
+
+    def area_by_id(self, area_id: int) -> Area | None:
+        return self.session.get(Area, area_id)
+
+
+class Staffs(_Repo):
+    def find(self, platform: str, user_id: str) -> Staff | None:
+        return self.session.exec(
+            select(Staff).where(Staff.platform == platform, Staff.user_id == user_id, Staff.active)
+        ).first()
+
+    def get(self, staff_id: int) -> Staff | None:
+        return self.session.get(Staff, staff_id)
+
+    def upsert(self, staff: Staff) -> Staff:
+        existing = self.session.exec(
+            select(Staff).where(Staff.platform == staff.platform, Staff.user_id == staff.user_id)
+        ).first()
+        if existing is None:
+            return self._save(staff)
+        for field in ("name", "role", "grade", "station_id"):
+            setattr(existing, field, getattr(staff, field))
+        existing.active = True
+        return self._save(existing)
+
+    def all(self) -> Sequence[Staff]:
+        return self.session.exec(select(Staff).order_by(col(Staff.id))).all()
+
+
+class Groups(_Repo):
+    def find(self, platform: str, chat_id: str) -> ChatGroup | None:
+        return self.session.exec(
+            select(ChatGroup).where(ChatGroup.platform == platform, ChatGroup.chat_id == chat_id)
+        ).first()
+
+    def get(self, group_id: int) -> ChatGroup | None:
+        return self.session.get(ChatGroup, group_id)
+
+    def ensure(self, platform: str, chat_id: str, title: str, now: datetime) -> ChatGroup:
+        group = self.find(platform, chat_id)
+        if group is None:
+            return self._save(ChatGroup(platform=platform, chat_id=chat_id, title=title,
+                                        created_at=now, updated_at=now))
+        if title and group.title != title:
+            group.title, group.updated_at = title, now
+            self._save(group)
+        return group
+
+    def save(self, group: ChatGroup) -> ChatGroup:
+        return self._save(group)
+
+    def all(self) -> Sequence[ChatGroup]:
+        return self.session.exec(select(ChatGroup).order_by(col(ChatGroup.id))).all()
+
+    def migrate(self, old: ChatRefLike, new: ChatRefLike, now: datetime) -> None:
+        """A group got a new chat id (Telegram supergroup upgrade): keep one row and its history."""
+        old_group, new_group = self.find(old.platform, old.chat_id), self.find(new.platform, new.chat_id)
+        if old_group is None:
+            return
+        if new_group is not None:  # messages already arrived under the new id: fold that row in
+            for table in (Ticket, GroupMember):
+                self.session.execute(
+                    update(table).where(table.group_id == new_group.id).values(group_id=old_group.id)
+                )
+            self.session.delete(new_group)
+            self.session.flush()
+        self.session.execute(
+            update(Ticket).where(Ticket.platform == old.platform, Ticket.chat_id == old.chat_id)
+            .values(chat_id=new.chat_id)
+        )
+        old_group.chat_id, old_group.updated_at = new.chat_id, now
+        self._save(old_group)
+
+    def open_membership(self, group_id: int, user_id: str) -> GroupMember | None:
+        return self.session.exec(
+            select(GroupMember)
+            .where(GroupMember.group_id == group_id, GroupMember.user_id == user_id)
+            .where(col(GroupMember.left_at).is_(None))
+            .order_by(col(GroupMember.id).desc())
+        ).first()
+
+    def add_member(self, member: GroupMember) -> GroupMember:
+        return self._save(member)
+
+    def members(self, group_id: int) -> Sequence[GroupMember]:
+        return self.session.exec(
+            select(GroupMember).where(GroupMember.group_id == group_id).order_by(col(GroupMember.id))
+        ).all()
+
+
+class Customers(_Repo):
+    def by_chat_account(self, platform: str, user_id: str) -> Customer | None:
+        return self.session.exec(
+            select(Customer).where(Customer.platform == platform, Customer.user_id == user_id)
+        ).first()
+
+    def by_account_no(self, account_no: str) -> Customer | None:
+        return self.session.exec(select(Customer).where(Customer.account_no == account_no)).first()
+
+    def get(self, customer_id: int) -> Customer | None:
+        return self.session.get(Customer, customer_id)
+
+    def save(self, customer: Customer) -> Customer:
+        return self._save(customer)
+
+
+class Tickets(_Repo):
+    def add(self, ticket: Ticket) -> Ticket:
+        return self._save(ticket)
+
+    def save(self, ticket: Ticket) -> Ticket:
+        return self._save(ticket)
+
+    def get(self, number: int) -> Ticket | None:
+        return self.session.get(Ticket, number)
+
+    def open_for_sender(self, platform: str, chat_id: str, user_id: str, since: datetime) -> Ticket | None:
+        return self.session.exec(
+            select(Ticket)
+            .where(Ticket.platform == platform, Ticket.chat_id == chat_id, Ticket.sender_user_id == user_id)
+            .where(col(Ticket.status).in_(OPEN_STATUSES), Ticket.last_customer_message_at >= since)
+            .order_by(col(Ticket.id).desc())
+        ).first()
+
+    def list(
+        self, *, status: str | None = None, assignee_id: int | None = None, group_id: int | None = None,
+        sender: tuple[str, str] | None = None, open_only: bool = False, limit: int = 200,
+    ) -> Sequence[Ticket]:
+        query = select(Ticket).order_by(col(Ticket.id).desc()).limit(limit)
+        if status:
+            query = query.where(Ticket.status == status)
+        if open_only:
+            query = query.where(col(Ticket.status).in_(OPEN_STATUSES))
+        if assignee_id is not None:
+            query = query.where(Ticket.assignee_id == assignee_id)
+        if group_id is not None:
+            query = query.where(Ticket.group_id == group_id)
+        if sender is not None:
+            query = query.where(Ticket.platform == sender[0], Ticket.sender_user_id == sender[1])
+        return self.session.exec(query).all()
+
+    def count(self) -> int:
+        return int(self.session.exec(select(func.count()).select_from(Ticket)).one())
+
+    def add_clock(self, clock: TicketClock) -> TicketClock:
+        return self._save(clock)
+
+    def clocks(self, ticket_id: int) -> Sequence[TicketClock]:
+        return self.session.exec(
+            select(TicketClock).where(TicketClock.ticket_id == ticket_id).order_by(col(TicketClock.id))
+        ).all()
+
+    def log(self, event: TicketEvent) -> TicketEvent:
+        return self._save(event)
+
+    def events(self, ticket_id: int) -> Sequence[TicketEvent]:
+        return self.session.exec(
+            select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(col(TicketEvent.id))
+        ).all()
+
+
+class Inbound(_Repo):
+    def claim(self, row: InboundMessage) -> InboundMessage:
+        """Insert the idempotency row; raises IntegrityError when the message was handled before."""
+        return self._save(row)
+
+    def find(self, platform: str, chat_id: str, message_id: str) -> InboundMessage | None:
+        return self.session.exec(
+            select(InboundMessage).where(
+                InboundMessage.platform == platform,
+                InboundMessage.chat_id == chat_id,
+                InboundMessage.message_id == message_id,
+            )
+        ).first()
+
+    def count(self) -> int:
+        return int(self.session.exec(select(func.count()).select_from(InboundMessage)).one())
+
+
+class FailedUpdates(_Repo):
+    def add(self, row: FailedUpdate) -> FailedUpdate:
+        return self._save(row)
+
+    def pending(self) -> Sequence[FailedUpdate]:
+        return self.session.exec(
+            select(FailedUpdate).where(col(FailedUpdate.replayed_at).is_(None)).order_by(col(FailedUpdate.id))
+        ).all()

@@ -1,0 +1,42 @@
+"""Unit of work: one session, one transaction, the repositories bound to it (cosmicpython style)."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from storage.repositories import Customers, FailedUpdates, Groups, Inbound, Staffs, Stations, Tickets
+
+__all__ = ["IntegrityError", "UnitOfWork"]
+
+
+class UnitOfWork:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = Session(self._engine, expire_on_commit=False)
+        self.stations = Stations(self.session)
+        self.staff = Staffs(self.session)
+        self.groups = Groups(self.session)
+        self.customers = Customers(self.session)
+        self.tickets = Tickets(self.session)
+        self.inbound = Inbound(self.session)
+        self.failed_updates = FailedUpdates(self.session)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # Anything not committed explicitly is rolled back: a crash never half-writes a ticket.
+        self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
