@@ -58,7 +58,7 @@ def demo(
     """A scripted, offline day in a station through the real stack; exits non-zero if a step fails."""
     from bot.demo import run_demo
 
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.ERROR)
     with fail_cleanly():
         ok = asyncio.run(run_demo(keep=keep))
     raise typer.Exit(0 if ok else 1)

@@ -27,7 +27,7 @@ from storage.uow import UnitOfWork
 MANAGER, WANG, ZHANG, LIU, CHEN = 900001, 100001, 100002, 100003, 100004
 PEOPLE = {MANAGER: ("李", "经理"), WANG: ("王", "大爷"), ZHANG: ("张", "阿姨"), LIU: ("刘", "师傅"),
           CHEN: ("陈", "姐")}
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 @dataclass

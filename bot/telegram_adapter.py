@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from telegram import (
@@ -67,21 +67,21 @@ class TelegramAdapter:
     async def on_text(self, update: Update, context: Ctx) -> None:
         incoming = convert.to_incoming(update, context.bot.username or "")
         if incoming is not None:
-            await self._run(context, router.handle, incoming)
+            await self._run(context, lambda: router.handle(incoming, self.core))
 
     async def on_members(self, update: Update, context: Ctx) -> None:
         for change in convert.member_changes(update):
-            await self._run(context, router.member_changed, change, self.welcome)
+            await self._run(context, lambda: router.member_changed(change, self.core, self.welcome))
 
     async def on_bot_membership(self, update: Update, context: Ctx) -> None:
         event = convert.bot_membership(update)
         if event is not None:
-            await self._run(context, router.bot_membership, event)
+            await self._run(context, lambda: router.bot_membership(event, self.core))
 
     async def on_migrate(self, update: Update, context: Ctx) -> None:
         event = convert.migration(update)
         if event is not None:
-            await self._run(context, router.chat_migrated, event)
+            await self._run(context, lambda: router.chat_migrated(event, self.core))
 
     async def on_button(self, update: Update, context: Ctx) -> None:
         # No button is live yet: anything pressed is stale or forged, and is refused.
@@ -90,10 +90,9 @@ class TelegramAdapter:
             log.warning("refused callback %r from user %s", (query.data or "")[:64], query.from_user.id)
             await query.answer(self.core.texts("button.refused"), show_alert=False)
 
-    async def _run(self, context: Ctx, function: object, *args: object) -> None:
+    async def _run(self, context: Ctx, core_call: Callable[[], Outcome]) -> None:
         """The core does blocking database work: keep it off the event loop, then act on its outcome."""
-        assert callable(function)
-        outcome: Outcome = await asyncio.to_thread(function, *args, self.core)
+        outcome = await asyncio.to_thread(core_call)
         await self.execute(context, outcome.actions)
 
     async def execute(self, context: Ctx, actions: Sequence[Action]) -> None:

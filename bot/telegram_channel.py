@@ -65,14 +65,13 @@ class TelegramChannel:
         self._task = asyncio.create_task(self.poller.run(self._stop), name="telegram-poller")
         log.info("telegram: polling as @%s", self.core.bot_username)
 
-    async def stop(self, grace: float = 5.0) -> None:
-        """Finish the batch in hand, confirm it, then shut PTB down."""
+    async def stop(self, grace: float = 30.0) -> None:
+        """Finish the batch in hand (its updates confirmed on the next start at worst), then shut down."""
         self._stop.set()
         if self._task is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._task), timeout=grace)
-            while not self._task.done() and self.poller.in_batch:
-                await asyncio.sleep(0.05)
+            deadline = asyncio.get_running_loop().time() + grace
+            while not self._task.done() and self.poller.in_batch and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.02)
             if not self._task.done():  # waiting in a long poll: nothing unconfirmed is lost by cancelling
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -36,6 +36,8 @@ _EMOJI = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\u3297\u3299\ufe0f\u200d]"
 )
 _CONTENT = re.compile(r"[0-9a-z\u3400-\u9fff]")
+_GROUP_NAME = re.compile(r"[a-z_]+")
+_GROUP_REF = re.compile(r"\{([a-z_]+)\}")
 
 
 class LexiconError(ValueError):
@@ -108,7 +110,8 @@ class Classifier:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str = "<lexicon>") -> Classifier:
-        return cls(_parse_settings(data.get("general", {}), source), _parse_sections(data, source))
+        groups = _parse_groups(data.get("groups", {}), source)
+        return cls(_parse_settings(data.get("general", {}), source), _parse_sections(data, groups, source))
 
     @classmethod
     def default(cls) -> Classifier:
@@ -220,7 +223,7 @@ def _score(section: _Section, text: str, starts: frozenset[int], ends: frozenset
         if pattern.regex.search(text):
             total -= pattern.weight
     found.sort(key=lambda item: -item[0])
-    return _Score(max(0.0, total), tuple(cue for _, cue in found))
+    return _Score(max(0.0, total), tuple(dict.fromkeys(cue for _, cue in found)))
 
 
 def _aligned(text: str, cue: str, starts: frozenset[int], ends: frozenset[int]) -> bool:
@@ -293,8 +296,33 @@ def _parse_settings(raw: Any, source: str) -> _Settings:
     )
 
 
-def _parse_sections(data: Mapping[str, Any], source: str) -> dict[Kind, _Section]:
-    known = {k.value for k in Kind} | {"general"}
+def _parse_groups(raw: Any, source: str) -> dict[str, str]:
+    """Named word lists, each turned into a regex alternation `(?:longest|...|short)`."""
+    if not isinstance(raw, Mapping):
+        raise LexiconError(f"{source}: [groups] must be a table of name = [words]")
+    groups: dict[str, str] = {}
+    for name, words in raw.items():
+        if not _GROUP_NAME.fullmatch(name):
+            raise LexiconError(f"{source}: [groups].{name}: names are lower-case letters and _")
+        if not isinstance(words, list) or not words or not all(isinstance(w, str) and w for w in words):
+            raise LexiconError(f"{source}: [groups].{name} must be a non-empty list of strings")
+        norm = sorted({unicodedata.normalize("NFKC", w).lower() for w in words}, key=lambda w: (-len(w), w))
+        groups[name] = "(?:" + "|".join(re.escape(w) for w in norm) + ")"
+    return groups
+
+
+def _expand(regex: str, groups: Mapping[str, str], where: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in groups:
+            raise LexiconError(f"{where}: unknown group {{{name}}} in {regex!r}")
+        return groups[name]
+
+    return _GROUP_REF.sub(replace, regex)
+
+
+def _parse_sections(data: Mapping[str, Any], groups: Mapping[str, str], source: str) -> dict[Kind, _Section]:
+    known = {k.value for k in Kind} | {"general", "groups"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise LexiconError(f"{source}: unknown section(s) {unknown}; kinds are {sorted(k.value for k in Kind)}")
@@ -311,8 +339,8 @@ def _parse_sections(data: Mapping[str, Any], source: str) -> dict[Kind, _Section
             needs_domain=bool(raw.get("needs_domain", False)),
             cues=_weights(raw.get("cues", {}), f"{where}.cues"),
             negative=_weights(raw.get("negative", {}), f"{where}.negative"),
-            patterns=_patterns(raw.get("patterns", []), f"{where}.patterns"),
-            negative_patterns=_patterns(raw.get("negative_patterns", []), f"{where}.negative_patterns"),
+            patterns=_patterns(raw.get("patterns", []), groups, f"{where}.patterns"),
+            negative_patterns=_patterns(raw.get("negative_patterns", []), groups, f"{where}.negative_patterns"),
         )
     return sections
 
@@ -329,7 +357,7 @@ def _weights(raw: Any, where: str) -> dict[str, float]:
     return out
 
 
-def _patterns(raw: Any, where: str) -> tuple[_Pattern, ...]:
+def _patterns(raw: Any, groups: Mapping[str, str], where: str) -> tuple[_Pattern, ...]:
     if not isinstance(raw, list):
         raise LexiconError(f"{where} must be an array of tables ([[...]]) with regex and weight")
     out: list[_Pattern] = []
@@ -337,7 +365,7 @@ def _patterns(raw: Any, where: str) -> tuple[_Pattern, ...]:
         if not isinstance(item, Mapping) or "regex" not in item:
             raise LexiconError(f"{where}[{i}] needs a regex")
         try:
-            regex = re.compile(str(item["regex"]))
+            regex = re.compile(_expand(str(item["regex"]), groups, f"{where}[{i}]"))
         except re.error as exc:
             raise LexiconError(f"{where}[{i}]: bad regex {item['regex']!r}: {exc}") from exc
         out.append(_Pattern(regex, _number(item.get("weight", 1.0), f"{where}[{i}].weight")))

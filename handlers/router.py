@@ -75,7 +75,7 @@ def _run(call: CommandCall, command: Command) -> list[Action]:
     except UsageError:
         savepoint.rollback()
         usage = call.t(f"cmd.usage.{command.name}")
-        return [call.reply(call.t("cmd.usage", usage=usage))]
+        return [call.reply(call.t("cmd.usage_line", usage=usage))]
     except Refusal as refusal:
         savepoint.rollback()
         return [call.reply(str(refusal))]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 
 from sensitive_words.charmap import DETECT_TABLE
 from sensitive_words.hits import Hit, Level
@@ -38,16 +39,24 @@ WECHAT = re.compile(
     + r"([a-z][a-z0-9_\-]{5,19})|(?<![a-z0-9_])(wxid_[a-z0-9]{4,}))(?![a-z0-9_\-])"
 )
 QQ = re.compile(r"(?:qq|扣扣|企鹅|加q|q号)(?:群)?" + _CUE_GAP + r"([1-9]\d{4,10})(?!\d)")
-EMAIL = re.compile(r"(?<![a-z0-9._%+\-])([a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,})(?![a-z0-9\-])")
+EMAIL = re.compile(
+    r"(?<![a-z0-9_%+\-])([a-z0-9_%+\-][a-z0-9._%+\-]*@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,})(?![a-z0-9\-])"
+)
+_URL_CHARS = r"[a-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]"
 URL = re.compile(
-    r"(?<![a-z0-9@.\-_/])((?:https?://|www\.)[a-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+"
-    r"|(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+(?:" + _TLDS + r")(?![a-z0-9\-.])(?::\d+)?(?:/[a-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?)"
+    r"(?<![a-z0-9@.\-_/])((?:https?://|www\.)" + _URL_CHARS + "+"
+    r"|(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+(?:" + _TLDS + r")(?![a-z0-9\-.])(?::\d+)?"
+    r"(?:/" + _URL_CHARS + "*)?)"
 )
 
 
 def _valid_mobile(matched: str) -> bool:
     digits = digits_only(matched)
     return is_mobile(digits[-11:]) and digits[:-11] in ("", "86", "0086")
+
+
+def _valid_id_card(matched: str) -> bool:
+    return is_id_card(matched.replace(" ", "").replace("-", ""))
 
 
 def _validate_digits(check: Callable[[str], bool]) -> Callable[[str], bool]:
@@ -83,7 +92,7 @@ class Detector:
 DETECTORS: tuple[Detector, ...] = (
     Detector("email", "contact", Level.REVIEW, EMAIL),
     Detector("url", "contact", Level.REVIEW, URL, trim=_strip_url_tail),
-    Detector("id_card", "pii", Level.BLOCK, ID_CARD, valid=lambda s: is_id_card(digits_only(s) + s[-1:])),
+    Detector("id_card", "pii", Level.BLOCK, ID_CARD, valid=_valid_id_card),
     Detector("bank_card", "pii", Level.BLOCK, BANK_CARD, valid=_validate_digits(is_bank_card)),
     Detector("mobile", "pii", Level.REVIEW, MOBILE, valid=_valid_mobile),
     Detector("wechat", "contact", Level.REVIEW, WECHAT),
@@ -94,7 +103,7 @@ DETECTOR_ORDER = tuple(d.name for d in DETECTORS)
 
 def _alnum_like_class() -> re.Pattern[str]:
     """Characters that normalise to an ASCII letter or digit: without one, nothing can be detected."""
-    cps = [cp for cp, target in enumerate(DETECT_TABLE) if 0x30 <= target <= 0x39 or 0x61 <= target <= 0x7A]
+    cps = [cp for cp, to in enumerate(DETECT_TABLE) if 0x30 <= to <= 0x39 or 0x61 <= to <= 0x7A]
     parts: list[str] = []
     i = 0
     while i < len(cps):
@@ -107,12 +116,15 @@ def _alnum_like_class() -> re.Pattern[str]:
 
 
 _ALNUM_LIKE = _alnum_like_class()
+_ORDER = attrgetter("start", "end")
 
 
 class Detectors:
     """The enabled detectors, with levels overridable per detector name."""
 
-    def __init__(self, enabled: Iterable[str] | None = None, levels: Mapping[str, Level] | None = None) -> None:
+    def __init__(
+        self, enabled: Iterable[str] | None = None, levels: Mapping[str, Level] | None = None
+    ) -> None:
         names = set(DETECTOR_ORDER if enabled is None else enabled)
         unknown = names - set(DETECTOR_ORDER)
         if unknown:
@@ -136,4 +148,5 @@ class Detectors:
                     continue
                 taken.append((start, end))
                 hits.append(Hit(det.name, det.category, det.level, start, end, text[start:end]))
+        hits.sort(key=_ORDER)
         return hits

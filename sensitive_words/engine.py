@@ -36,7 +36,10 @@ class _State:
 def _entry(item: WordEntry | str) -> WordEntry:
     if isinstance(item, WordEntry):
         return item
-    parsed = parse_entry(item)
+    try:
+        parsed = parse_entry(item)
+    except ValueError as exc:
+        raise ListFormatError(f"{item!r}: {exc}") from None
     if parsed is None:
         raise ListFormatError(f"not a word entry: {item!r}")
     return parsed

@@ -47,9 +47,15 @@ def fold_word(word: str) -> tuple[str, tuple[int, ...]]:
 
 
 class Folded:
-    """A text folded for matching, with the maps back to the original."""
+    """A text folded for matching, with the maps back to the original.
 
-    __slots__ = ("_c1_starts", "_marked", "_run_before", "_run_extra", "_run_pos", "data", "latin", "text")
+    ``text`` is the folded text, ``data`` its UTF-8 bytes and ``latin`` those bytes read as latin-1
+    (the automaton's input). The maps are built only when needed: ``plain`` texts (no noise, no
+    runs) map position ``j`` to ``j``.
+    """
+
+    __slots__ = ("_c1_starts", "_marked", "_run_after", "_run_before", "_run_pos", "data", "latin", "plain",
+                 "text")
 
     def __init__(self, original: str) -> None:
         marked = original.translate(MATCH_TABLE)
@@ -60,17 +66,19 @@ class Folded:
                 self._build(fixed)
 
     def _build(self, marked: str) -> None:
-        compact = marked.replace(NOISE, "") if NOISE in marked else marked
-        #: the text with NOISE marks, kept only when noise was removed
-        self._marked: str | None = marked if len(compact) != len(marked) else None
+        if NOISE in marked:
+            compact = marked.replace(NOISE, "")
+            self._marked: str | None = marked  # kept to map positions back through the noise
+        else:
+            compact = marked
+            self._marked = None
         self._c1_starts: list[int] | None = None
-        self._run_pos: list[int] | None = None
-        self._run_extra: list[int] = []
-        self._run_before: list[int] = []
         first = _REPEAT.search(compact)
-        if first is not None:
+        if first is None:
+            self._run_pos: list[int] | None = None
+        else:
             compact = self._collapse(compact, first.start())
-        #: the folded text, its UTF-8 bytes and those bytes read as latin-1 (the automaton's input)
+        self.plain = self._marked is None and self._run_pos is None
         self.text = compact
         self.data = compact.encode("utf-8")
         self.latin = self.data.decode("latin-1")
@@ -78,20 +86,19 @@ class Folded:
     def _collapse(self, c1: str, start: int) -> str:
         pieces: list[str] = []
         pos: list[int] = []
-        extra: list[int] = []
-        before: list[int] = []
-        prev = 0
-        removed = 0
+        before: list[int] = []  # characters removed before each run
+        after: list[int] = []  # ... up to the end of each run
+        prev = removed = 0
         for m in _RUNS.finditer(c1, start):
             a, b = m.span()
             pieces.append(c1[prev : a + 1])
             pos.append(a - removed)
             before.append(removed)
-            extra.append(b - a - 1)
             removed += b - a - 1
+            after.append(removed)
             prev = b
         pieces.append(c1[prev:])
-        self._run_pos, self._run_extra, self._run_before = pos, extra, before
+        self._run_pos, self._run_before, self._run_after = pos, before, after
         return "".join(pieces)
 
     @property
@@ -104,32 +111,23 @@ class Folded:
         if rp is None:
             return 1
         k = bisect_right(rp, j) - 1
-        return self._run_extra[k] + 1 if k >= 0 and rp[k] == j else 1
-
-    def _c1_span(self, j: int) -> tuple[int, int]:
-        """First and last position, noise removed but runs kept, of folded character ``j``."""
-        rp = self._run_pos
-        if rp is None:
-            return j, j
-        k = bisect_right(rp, j) - 1
-        if k < 0:
-            return j, j
-        if rp[k] == j:
-            first = j + self._run_before[k]
-            return first, first + self._run_extra[k]
-        first = j + self._run_before[k] + self._run_extra[k]
-        return first, first
-
-    def _to_original(self, i: int) -> int:
-        marked = self._marked
-        if marked is None:
-            return i
-        starts = self._c1_starts
-        if starts is None:
-            pieces = marked.split(NOISE)
-            starts = self._c1_starts = list(accumulate(map(len, pieces), initial=0))[:-1]
-        return i + bisect_right(starts, i) - 1
+        return self._run_after[k] - self._run_before[k] + 1 if k >= 0 and rp[k] == j else 1
 
     def span(self, first: int, last: int) -> tuple[int, int]:
         """Original ``[start, end)`` of the folded characters ``first..last`` (inclusive)."""
-        return self._to_original(self._c1_span(first)[0]), self._to_original(self._c1_span(last)[1]) + 1
+        rp = self._run_pos
+        if rp is not None:
+            # the first character of a run starts where its run starts; the last ends where it ends
+            k = bisect_right(rp, first) - 1
+            if k >= 0:
+                first += self._run_before[k] if rp[k] == first else self._run_after[k]
+            k = bisect_right(rp, last) - 1
+            if k >= 0:
+                last += self._run_after[k]
+        marked = self._marked
+        if marked is None:
+            return first, last + 1
+        starts = self._c1_starts
+        if starts is None:  # start of each noise-free piece; piece k follows k noise characters
+            starts = self._c1_starts = list(accumulate(map(len, marked.split(NOISE)), initial=0))
+        return first + bisect_right(starts, first) - 1, last + bisect_right(starts, last)

@@ -32,7 +32,7 @@ class UnitOfWork:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         # Anything not committed explicitly is rolled back: a crash never half-writes a ticket.
-        self.session.rollback()
+        # close() rolls back without expiring, so rows read here stay usable after the block.
         self.session.close()
 
     def commit(self) -> None:

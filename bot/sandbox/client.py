@@ -170,6 +170,10 @@ class SandboxClient:
             ),
         )
 
+    async def post_messages(self, chat_id: int, messages: list[JSON]) -> list[int]:
+        """Many user messages in one request (each like post_message's arguments); returns message ids."""
+        return await self._call("POST", f"/chats/{chat_id}/messages/batch", {"messages": messages})
+
     async def send_command(
         self,
         chat_id: int,
@@ -201,26 +205,40 @@ class SandboxClient:
         )
 
     async def messages(
-        self, chat_id: int, sender: str = "any", include_deleted: bool = True, bot_id: int | None = None
+        self,
+        chat_id: int,
+        sender: str = "any",
+        include_deleted: bool = True,
+        bot_id: int | None = None,
+        after: int | None = None,
     ) -> list[JSON]:
-        """Message views in a chat, oldest first (``sender``: any | bot | user)."""
-        return await self._call(
-            "GET",
-            f"/chats/{chat_id}/messages",
-            query={"sender": sender, "include_deleted": str(include_deleted).lower(), "bot_id": bot_id},
-        )
+        """Message views in a chat, oldest first (``sender``: any | bot | user; ``after``: message_id)."""
+        query = {
+            "sender": sender,
+            "include_deleted": str(include_deleted).lower(),
+            "bot_id": bot_id,
+            "after": after,
+        }
+        return await self._call("GET", f"/chats/{chat_id}/messages", query=query)
 
     async def bot_messages(self, chat_id: int) -> list[JSON]:
         return await self.messages(chat_id, sender="bot")
 
     async def wait_for_messages(
-        self, chat_id: int, count: int, sender: str = "bot", timeout: float = 5.0
+        self, chat_id: int, count: int, sender: str = "bot", after: int = 0, timeout: float = 5.0
     ) -> list[JSON]:
-        """Poll until the chat holds at least ``count`` messages from ``sender``; TimeoutError otherwise."""
+        """Poll until ``count`` messages from ``sender`` newer than ``after`` exist; TimeoutError otherwise.
+
+        Each poll fetches only messages it has not seen yet, so waiting on big chats stays cheap."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        found: list[JSON] = []
+        last_seen = after
         while True:
-            found = await self.messages(chat_id, sender=sender)
+            fresh = await self.messages(chat_id, sender="any", after=last_seen)
+            if fresh:
+                last_seen = fresh[-1]["message_id"]
+                found += [m for m in fresh if sender == "any" or m["from_bot"] == (sender == "bot")]
             if len(found) >= count:
                 return found
             if loop.time() > deadline:

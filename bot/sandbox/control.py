@@ -26,14 +26,18 @@ Messages
   POST   /control/chats/{chat_id}/messages    {user_id, text? | caption? (+photo), reply_to?, bot_id?,
                                               entities?}: a user's message; commands get bot_command
                                               entities; bot_id picks the bot of a private chat
-  GET    /control/chats/{chat_id}/messages    ?sender=bot|user|any&include_deleted=true&bot_id= -> views
+  POST   /control/chats/{chat_id}/messages/batch   {messages: [{user_id, text?, ...}, ...]} -> message ids
+  GET    /control/chats/{chat_id}/messages    ?sender=bot|user|any, include_deleted=true|false, bot_id=,
+                                              after=<message_id> -> message views, oldest first (text,
+                                              reply_to, reply_markup, edited/edits, deleted, raw message)
   POST   /control/chats/{chat_id}/messages/{message_id}/edit   {text}: edited_message update
   POST   /control/chats/{chat_id}/messages/{message_id}/press  {user_id, data? | text?}: callback_query
 Observation and faults
   GET    /control/calls               ?bot_id=&method=&since=<seq>: Bot API call log
   GET    /control/callback_answers    ?bot_id=: answerCallbackQuery calls
   GET    /control/faults | POST {method, kind, count?, chat_id?, retry_after?, migrate_to_chat_id?, delay?,
-         error_code?, description?, parameters?} | DELETE
+         error_code?, description?, parameters?} | DELETE     kind: retry_after | server_error | bad_gateway |
+         kicked | blocked | migrated | delay | custom; method "*" matches every method
   GET    /control/flood  | POST {enabled, chat_rate?, chat_burst?, group_per_minute?, global_per_second?}
 """
 
@@ -69,6 +73,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/chats/{chat_id}/demote", op.demote),
     ("POST", "/chats/{chat_id}/migrate", op.migrate),
     ("POST", "/chats/{chat_id}/messages", op.post),
+    ("POST", "/chats/{chat_id}/messages/batch", op.post_batch),
     ("GET", "/chats/{chat_id}/messages", op.messages),
     ("POST", "/chats/{chat_id}/messages/{message_id}/edit", op.edit),
     ("POST", "/chats/{chat_id}/messages/{message_id}/press", op.press),

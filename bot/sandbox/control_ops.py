@@ -8,7 +8,7 @@ from bot.sandbox import scenarios as sc
 from bot.sandbox.delivery import Hub
 from bot.sandbox.errors import ApiError
 from bot.sandbox.limits import Fault
-from bot.sandbox.records import BotState, Chat
+from bot.sandbox.records import BotState, Chat, StoredMessage
 from bot.sandbox.shapes import member_json
 from bot.sandbox.world import World
 
@@ -150,11 +150,11 @@ def migrate(hub: Hub, a: Args) -> JSON:
     return chat_view(hub.world, new)
 
 
-def post(hub: Hub, a: Args) -> JSON:
+def _post_one(hub: Hub, chat_id: int, a: Args) -> StoredMessage:
     photo = a.flag("photo") or "caption" in a
     return sc.post(
         hub.world,
-        a.integer("chat_id"),
+        chat_id,
         a.integer("user_id"),
         a.get("text"),
         a.get("caption"),
@@ -162,21 +162,33 @@ def post(hub: Hub, a: Args) -> JSON:
         a.optional("reply_to"),
         a.optional("bot_id"),
         a.get("entities"),
-    ).view()
+    )
+
+
+def post(hub: Hub, a: Args) -> JSON:
+    return _post_one(hub, a.integer("chat_id"), a).view()
+
+
+def post_batch(hub: Hub, a: Args) -> list[int]:
+    """Many user messages in one request (benchmarks): answers their message ids only, to stay light."""
+    chat_id = a.integer("chat_id")
+    return [_post_one(hub, chat_id, Args(item)).msg["message_id"] for item in a["messages"]]
 
 
 def messages(hub: Hub, a: Args) -> list[JSON]:
     chat = hub.world.chat(a.integer("chat_id"), follow=True)
-    sender, bot_id = a.get("sender", "any"), a.optional("bot_id")
+    sender, bot_id, after = a.get("sender", "any"), a.optional("bot_id"), a.optional("after") or 0
     hide_deleted = "include_deleted" in a and not a.flag("include_deleted")
+    # Walk back from the newest message so ``after`` costs O(new messages), not O(chat history).
+    newest_first = []
+    for stored in reversed(chat.messages.values()):
+        if stored.msg["message_id"] <= after:
+            break
+        newest_first.append(stored)
     out = []
-    for stored in chat.messages.values():
+    for stored in reversed(newest_first):
         from_bot = stored.bot_id is not None
-        if (
-            (hide_deleted and stored.deleted)
-            or (sender == "bot" and not from_bot)
-            or (sender == "user" and from_bot)
-        ):
+        if (hide_deleted and stored.deleted) or sender == ("user" if from_bot else "bot"):
             continue
         if bot_id is None or stored.bot_id == bot_id:
             out.append(stored.view())

@@ -76,11 +76,15 @@ class Hub:
                 )
             updates = bot.peek(limit)
             remaining = deadline - loop.time()
-            if updates or remaining <= 0 or self.closing or self.world.bots.get(bot.id) is not bot:
+            if updates or remaining <= 0 or self.closing or self._abandoned(bot):
                 return updates
             event = self._events.setdefault(bot.id, asyncio.Event())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), remaining)
+
+    def _abandoned(self, bot: BotState) -> bool:
+        """The world was reset or a webhook was set meanwhile: a pending long-poll should just return."""
+        return self.world.bots.get(bot.id) is not bot or bot.webhook is not None
 
     async def _send_loop(self, bot_id: int) -> None:
         """POST queued updates one by one, in order; retry a failing one with backoff, then drop it."""

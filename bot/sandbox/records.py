@@ -132,7 +132,7 @@ class StoredMessage:
             "from_bot": self.bot_id is not None,
             "bot_id": self.bot_id,
             "date": m["date"],
-            "text": m.get("text", m.get("caption")),
+            "text": m.get("text", m.get("caption")) or "",
             "reply_to_message_id": reply["message_id"] if reply else None,
             "reply_markup": m.get("reply_markup"),
             "edited": bool(self.edits),

@@ -96,8 +96,11 @@ def join(world: World, chat_id: int, user_id: int, by: int | None = None) -> Sto
     """A user (or bot) joins or is added: chat_member/my_chat_member, then ``new_chat_members``."""
     chat = world.chat(chat_id)
     user = world.user(user_id)
-    if world.member(chat, user_id).active:
+    current = world.member(chat, user_id)
+    if current.active:
         raise ApiError(400, f"user {user_id} is already a member")
+    if current.status == "kicked" and by is None:
+        raise ApiError(400, f"user {user_id} is banned in chat {chat_id}; an admin (by=...) must add them")
     world.set_member(chat, user_id, Member("member"), by=by)
     return service(world, chat, world.user(by) if by is not None else user, new_chat_members=[user])
 

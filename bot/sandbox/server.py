@@ -89,7 +89,10 @@ class SandboxServer:
         if self._task is not None:
             raise RuntimeError("sandbox already started")
         # Binding here (not in uvicorn) makes port 0 work and surfaces bind errors as OSError.
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets of that proto,
+        # and without it every response pays a ~40 ms Nagle/delayed-ACK stall.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))

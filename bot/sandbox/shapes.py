@@ -29,6 +29,7 @@ PERMISSION_FIELDS = (
     "can_pin_messages",
     "can_manage_topics",
     "can_edit_tag",
+    "can_react_to_messages",
 )
 ADMIN_FIELDS = (
     "can_manage_chat",

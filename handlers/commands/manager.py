@@ -31,7 +31,8 @@ def bind(call: CommandCall) -> list[Action]:
     group = call.uow.groups.ensure(incoming.chat.platform, incoming.chat.chat_id, incoming.chat_title, now)
     group.area_id, group.manager_id, group.active, group.updated_at = area.id, manager.id, True, now
     call.uow.groups.save(group)
-    bound = call.t("cmd.out.bound", area=area.name, area_type=area.area_type, manager=manager.name)
+    area_type = call.t(f"area_type.{area.area_type}")
+    bound = call.t("cmd.out.bound", area=area.name, area_type=area_type, manager=manager.name)
     return [call.reply(bound)]
 
 

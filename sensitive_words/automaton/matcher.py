@@ -38,6 +38,13 @@ def _candidate(entry: WordEntry | None, key: str, counts: tuple[int, ...]) -> Ca
     return entry, len(key), needs, key[0] in _ASCII_ALNUM, key[-1] in _ASCII_ALNUM
 
 
+def _runs_ok(folded: Folded, first: int, needs: tuple[Span, ...]) -> bool:
+    for offset, count in needs:
+        if folded.run_length(first + offset) < count:
+            return False
+    return True
+
+
 class Matcher:
     """Finds every listed word in a text, except those inside an occurrence of a whitelisted phrase."""
 
@@ -90,6 +97,9 @@ class Matcher:
         folded_text = folded.text
         size = len(folded_text)
         one_byte = len(data) == size
+        plain = folded.plain
+        runs = folded.has_runs
+        boundary = self._boundary
         used_bytes = used_chars = 0
         last = -1
         for end_byte, cands in self._automaton.iter(folded.latin):
@@ -101,16 +111,17 @@ class Matcher:
                 last = used_chars - 1
             for entry, width, needs, ascii_head, ascii_tail in cands:
                 first = last - width + 1
-                if needs and not all(folded.run_length(first + i) >= n for i, n in needs):
-                    continue
+                if needs:
+                    if not runs or not _runs_ok(folded, first, needs):
+                        continue
                 if ascii_head and first > 0 and folded_text[first - 1] in _ASCII_ALNUM:
                     continue
                 if ascii_tail and last + 1 < size and folded_text[last + 1] in _ASCII_ALNUM:
                     continue
-                start, end = folded.span(first, last)
+                start, end = (first, last + 1) if plain else folded.span(first, last)
                 if entry is None:
                     allowed.append((start, end))
-                elif not entry.boundary or self._boundary is None or self._boundary(text, start, end):
+                elif not entry.boundary or boundary is None or boundary(text, start, end):
                     hits.append(Hit(entry.word, entry.category, entry.level, start, end, text[start:end]))
         if allowed and hits:
             hits = [h for h in hits if not any(a <= h.start and h.end <= b for a, b in allowed)]

@@ -43,6 +43,7 @@ async def test_chit_chat_gets_no_answer(live: Live) -> None:
 async def test_caption_and_bot_mention_are_understood(live: Live) -> None:
     await live.control.post_message(live.group, WANG, caption="电表冒烟了，快来看看", photo=True)
     await live.wait_text(live.group, "工单号 1")
+    await live.control.join(live.group, ZHANG)
     await live.say(live.group, ZHANG, f"@{live.running.channel.core.bot_username} 我家也停电了")
     await live.wait_text(live.group, "工单号 2")
 

@@ -65,7 +65,7 @@ def test_manager_takes_replies_to_and_resolves_a_ticket(ctx: Context) -> None:
     staff_says(ctx, "/bind 幸福村台区 rural", private=False)
     opened = handle(message("停电了，快来看看", message_id="m1"), ctx)
     assert opened.ticket_number == "1"
-    assert "工单 1" in staff_says(ctx, "/tickets")[1]
+    assert "工单 1【故障报修】" in staff_says(ctx, "/tickets")[0]
 
     accepted = handle(message("/accept 1", user="900", name="李经理", private=True), ctx)
     assert "已由客户经理李经理受理" in texts_to(accepted.actions, GROUP)[0]
