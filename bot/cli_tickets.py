@@ -65,6 +65,6 @@ def show(number: int, as_json: bool = typer.Option(False, "--json")) -> None:
             if key not in ("clocks", "events"):
                 typer.echo(f"{key:>26}: {value}")
         for clock in clocks:
-            typer.echo(f"{'clock ' + clock['name']:>26}: due {clock['due_at']}  met {clock['met_at']}")
+            typer.echo(f"{'clock ' + str(clock['name']):>26}: due {clock['due_at']}  met {clock['met_at']}")
         for event in events:
             typer.echo(f"{event['at']:>26}  {event['actor']}  {event['action']}  {event['note'][:60]}")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import uvicorn
@@ -65,9 +66,9 @@ async def serve(settings: Settings, *, sandbox: bool = False, sandbox_port: int 
         token, base_url = settings.telegram.token.get_secret_value(), settings.telegram.base_url
     _check_webhook_settings(settings)
     channel = TelegramChannel(app.ctx, token, base_url, settings.telegram)
-    server = uvicorn.Server(uvicorn.Config(http_app(channel), host=settings.http.host, port=settings.http.port,
-                                           log_level="warning", lifespan="off", access_log=False))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server = _EmbeddedUvicorn(uvicorn.Config(http_app(channel), host=settings.http.host,
+                                             port=settings.http.port, log_level="warning", lifespan="off",
+                                             access_log=False))
     stop = stop or asyncio.Event()
     _on_signals(stop)
     http_task = asyncio.create_task(server.serve(), name="http")
@@ -92,11 +93,21 @@ async def serve(settings: Settings, *, sandbox: bool = False, sandbox_port: int 
         app.engine.dispose()
 
 
+class _EmbeddedUvicorn(uvicorn.Server):
+    """uvicorn inside our loop: SIGTERM/SIGINT are ours (they stop the whole service gracefully)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def _check_webhook_settings(settings: Settings) -> None:
     telegram = settings.telegram
     if telegram.mode != "webhook":
         return
-    if not telegram.webhook_url or not telegram.webhook_url.startswith("https://"):
+    url = telegram.webhook_url or ""
+    local = url.startswith(("http://127.0.0.1", "http://localhost"))  # the sandbox delivers over plain HTTP
+    if not (url.startswith("https://") or local):
         raise SettingsError("GRIDBOT_TELEGRAM__WEBHOOK_URL: expected the public https:// URL of "
                             "/telegram/webhook in webhook mode")
     if telegram.token and telegram.token.get_secret_value() in telegram.webhook_url:
@@ -109,7 +120,5 @@ def _check_webhook_settings(settings: Settings) -> None:
 def _on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread (tests)
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread (tests)
-            pass

@@ -7,6 +7,7 @@ and announced with setMyCommands, so Telegram and the core never disagree about 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -45,7 +46,7 @@ class TelegramAdapter:
         self.core = core
         self.welcome = welcome
 
-    def register(self, application: Application) -> None:  # type: ignore[type-arg]
+    def register(self, application: Application) -> None:
         """Every handler the bot has, in one place."""
         text_updates = filters.UpdateType.MESSAGE
         application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
@@ -59,7 +60,7 @@ class TelegramAdapter:
         application.add_handler(ChatMemberHandler(self.on_bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
         application.add_handler(CallbackQueryHandler(self.on_button))
 
-    async def announce_commands(self, application: Application) -> None:  # type: ignore[type-arg]
+    async def announce_commands(self, application: Application) -> None:
         texts = self.core.texts
         await application.bot.set_my_commands(
             [BotCommand(c.name, texts(f"cmd.desc.{c.name}")) for c in COMMANDS])
@@ -71,7 +72,7 @@ class TelegramAdapter:
 
     async def on_members(self, update: Update, context: Ctx) -> None:
         for change in convert.member_changes(update):
-            await self._run(context, lambda: router.member_changed(change, self.core, self.welcome))
+            await self._run(context, functools.partial(router.member_changed, change, self.core, self.welcome))
 
     async def on_bot_membership(self, update: Update, context: Ctx) -> None:
         event = convert.bot_membership(update)

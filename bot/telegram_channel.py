@@ -19,7 +19,7 @@ from handlers.context import Context
 log = logging.getLogger(__name__)
 
 
-def build_application(token: str, base_url: str, settings: TelegramSettings) -> Application:  # type: ignore[type-arg]
+def build_application(token: str, base_url: str, settings: TelegramSettings) -> Application:
     limiter = TelegramRateLimiter(settings.overall_per_second, settings.group_per_minute)
     return (ApplicationBuilder().token(token).base_url(base_url).rate_limiter(limiter)
             .updater(None).concurrent_updates(False).build())

@@ -8,9 +8,9 @@ so a crash in between makes Telegram deliver it again, and idempotency keeps tha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -39,7 +39,7 @@ async def record_handler_error(update: object, context: ContextTypes.DEFAULT_TYP
 class UpdateProcessor:
     """Runs one update through the handlers; retries a failing one, then parks it in failed_update."""
 
-    def __init__(self, application: Application, uow: Callable[[], UnitOfWork],  # type: ignore[type-arg]
+    def __init__(self, application: Application, uow: Callable[[], UnitOfWork],
                  attempts: int = 3, backoff: float = 0.2) -> None:
         self.application, self.uow = application, uow
         self.attempts, self.backoff = attempts, backoff
@@ -80,48 +80,96 @@ def _chat_key(update: Update) -> Any:
 
 
 class Poller:
-    """Long-polls getUpdates; chats are processed concurrently, each chat's updates in order."""
+    """Long-polls getUpdates and keeps the offset at the oldest update not yet finished.
 
-    def __init__(self, processor: UpdateProcessor, timeout: int = 10, retry_pause: float = 1.0) -> None:
+    Chats are processed concurrently, each chat's updates in order. While an update is still in
+    flight (a chat waiting out a flood limit, say), getUpdates keeps returning it because it is not
+    confirmed; those repeats are skipped and new updates are started at once, so one slow chat never
+    holds up the others.
+    """
+
+    def __init__(self, processor: UpdateProcessor, timeout: int = 10, retry_pause: float = 1.0,
+                 max_in_flight: int = 500) -> None:
         self.processor, self.timeout, self.retry_pause = processor, timeout, retry_pause
-        self.offset: int | None = None
-        self.in_batch = False  # while True, stopping waits: cancelling would strand sent-but-unstored work
+        self.max_in_flight = max_in_flight
+        self.offset: int | None = None  # everything below it is finished and may be confirmed
+        self._in_flight: dict[int, asyncio.Task[bool]] = {}
+        self._chat_tails: dict[Any, asyncio.Task[bool]] = {}
+        self._finished: set[int] = set()
+        self._progress = asyncio.Event()
+
+    @property
+    def in_batch(self) -> bool:
+        return bool(self._in_flight)
 
     async def run(self, stop: asyncio.Event) -> None:
         bot = self.processor.application.bot
         while not stop.is_set():
             try:
-                updates = await bot.get_updates(offset=self.offset, timeout=self.timeout,
+                updates = await bot.get_updates(offset=self._next_offset(), timeout=self._poll_timeout(),
                                                 allowed_updates=ALLOWED_UPDATES)
             except (TimedOut, NetworkError, Conflict) as exc:
                 log.warning("getUpdates failed (%s); retrying", exc)
                 await asyncio.sleep(self.retry_pause)
                 continue
-            self.in_batch = True
-            try:
-                finished = not updates or await self._process_batch(updates)
-            finally:
-                self.in_batch = False
-            if not finished:
-                await asyncio.sleep(self.retry_pause)
-        if self.offset is not None:  # confirm what was finished, so a restart does not replay it
-            await bot.get_updates(offset=self.offset, timeout=0, limit=1, allowed_updates=ALLOWED_UPDATES)
+            fresh = [u for u in updates if u.update_id not in self._in_flight and u.update_id not in self._finished
+                     and (self.offset is None or u.update_id >= self.offset)]
+            for update in fresh:
+                self._start(update)
+            if not fresh and self._in_flight or len(self._in_flight) >= self.max_in_flight:
+                await self._wait_for_progress(0.25)
+        await self.drain()
 
-    async def _process_batch(self, updates: tuple[Update, ...]) -> bool:
-        by_chat: dict[Any, list[Update]] = defaultdict(list)
-        for update in updates:
-            by_chat[_chat_key(update)].append(update)
-        done: dict[int, bool] = {}
+    async def drain(self) -> None:
+        """Let the updates in hand finish, then confirm them so a restart does not replay them."""
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+        if self.offset is not None:
+            bot = self.processor.application.bot
+            with contextlib.suppress(TimedOut, NetworkError):
+                await bot.get_updates(offset=self._next_offset(), timeout=0, limit=1,
+                                      allowed_updates=ALLOWED_UPDATES)
 
-        async def run_chat(chat_updates: list[Update]) -> None:
-            for update in chat_updates:
-                done[update.update_id] = ok = await self.processor.process(update)
-                if not ok:
-                    return  # keep this chat's order: later updates wait for the redelivery
+    def _poll_timeout(self) -> int:
+        return 0 if self._in_flight else self.timeout
 
-        await asyncio.gather(*(run_chat(chat_updates) for chat_updates in by_chat.values()))
-        for update in updates:  # the offset moves over the finished prefix only
-            if not done.get(update.update_id):
-                return False
-            self.offset = update.update_id + 1
-        return True
+    def _next_offset(self) -> int | None:
+        if self._in_flight:
+            return min(self._in_flight)
+        return self.offset
+
+    def _start(self, update: Update) -> None:
+        previous = self._chat_tails.get(_chat_key(update))
+        task = asyncio.create_task(self._process_after(previous, update))
+        self._in_flight[update.update_id] = task
+        self._chat_tails[_chat_key(update)] = task
+        task.add_done_callback(lambda done, uid=update.update_id: self._done(uid, done))
+
+    async def _process_after(self, previous: asyncio.Task[bool] | None, update: Update) -> bool:
+        if previous is not None and not await asyncio.shield(previous):
+            return False  # keep the chat's order: this one waits for the earlier one's redelivery
+        return await self.processor.process(update)
+
+    def _done(self, update_id: int, task: asyncio.Task[bool]) -> None:
+        ok = not task.cancelled() and task.exception() is None and task.result()
+        del self._in_flight[update_id]
+        for key, tail in list(self._chat_tails.items()):
+            if tail is task:
+                del self._chat_tails[key]
+        if ok:
+            self._finished.add(update_id)
+            self._advance()
+        self._progress.set()
+
+    def _advance(self) -> None:
+        """Move the offset over the finished updates that have no unfinished one before them."""
+        floor = min(self._in_flight) if self._in_flight else None
+        done = sorted(u for u in self._finished if floor is None or u < floor)
+        if done:
+            self.offset = max(self.offset or 0, done[-1] + 1)
+            self._finished.difference_update(done)
+
+    async def _wait_for_progress(self, seconds: float) -> None:
+        self._progress.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._progress.wait(), timeout=seconds)

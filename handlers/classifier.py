@@ -123,7 +123,8 @@ class Classifier:
         try:
             return self._classify(text)
         except Exception:  # never let one odd message break the pipeline
-            log.exception("classifier failed on a message of %d chars", len(text) if isinstance(text, str) else -1)
+            size = len(text) if isinstance(text, str) else -1
+            log.exception("classifier failed on a message of %d chars", size)
             return Classification(Kind.NONE, 0.0, ())
 
     def _classify(self, text: str) -> Classification:
@@ -166,7 +167,8 @@ class Classifier:
         emoji = len(_EMOJI.findall(text))
         text = _EMOJI.sub(" ", text)
         text = " ".join(text.split())[: settings.max_chars]
-        symbol_chat = min(settings.max_symbol_chat, stickers * settings.sticker_chat + emoji * settings.emoji_chat)
+        symbol_chat = stickers * settings.sticker_chat + emoji * settings.emoji_chat
+        symbol_chat = min(settings.max_symbol_chat, symbol_chat)
         return text, symbol_chat
 
     def tokens(self, text: str) -> list[str]:
@@ -286,7 +288,8 @@ def _parse_settings(raw: Any, source: str) -> _Settings:
         max_chars=_positive_int(raw, "max_chars", 600, source),
         word_freq=_positive_int(raw, "word_freq", 200000, source),
         chat_margin=_number(raw.get("chat_margin", 1.0), f"{source}: [general].chat_margin"),
-        off_domain_factor=_number(raw.get("off_domain_factor", 0.6), f"{source}: [general].off_domain_factor"),
+        off_domain_factor=_number(raw.get("off_domain_factor", 0.6),
+                                  f"{source}: [general].off_domain_factor"),
         sticker_chat=_number(raw.get("sticker_chat", 1.0), f"{source}: [general].sticker_chat"),
         emoji_chat=_number(raw.get("emoji_chat", 0.7), f"{source}: [general].emoji_chat"),
         max_symbol_chat=_number(raw.get("max_symbol_chat", 3.0), f"{source}: [general].max_symbol_chat"),
@@ -325,7 +328,8 @@ def _parse_sections(data: Mapping[str, Any], groups: Mapping[str, str], source: 
     known = {k.value for k in Kind} | {"general", "groups"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise LexiconError(f"{source}: unknown section(s) {unknown}; kinds are {sorted(k.value for k in Kind)}")
+        kinds = sorted(k.value for k in Kind)
+        raise LexiconError(f"{source}: unknown section(s) {unknown}; kinds are {kinds}")
     sections: dict[Kind, _Section] = {}
     for kind in Kind:
         raw = data.get(kind.value, {})
@@ -340,7 +344,8 @@ def _parse_sections(data: Mapping[str, Any], groups: Mapping[str, str], source: 
             cues=_weights(raw.get("cues", {}), f"{where}.cues"),
             negative=_weights(raw.get("negative", {}), f"{where}.negative"),
             patterns=_patterns(raw.get("patterns", []), groups, f"{where}.patterns"),
-            negative_patterns=_patterns(raw.get("negative_patterns", []), groups, f"{where}.negative_patterns"),
+            negative_patterns=_patterns(raw.get("negative_patterns", []), groups,
+                                        f"{where}.negative_patterns"),
         )
     return sections
 

@@ -10,7 +10,7 @@ from typing import Protocol
 from handlers.classifier import Classification
 from handlers.types import Kind
 
-__all__ = ["KindStats", "LabelledRow", "Report", "evaluate", "format_report", "load_rows"]
+__all__ = ["KindStats", "LabelledRow", "Report", "evaluate", "format_report", "load_labelled", "load_rows"]
 
 ALL_KINDS: tuple[Kind, ...] = tuple(Kind)
 
@@ -75,7 +75,8 @@ class Report:
     @property
     def appeal_precision(self) -> float:
         """Of the messages flagged as any appeal, the share that really are appeals (kind aside)."""
-        flagged = sum(n for gold, row in self.confusion.items() for pred, n in row.items() if pred is not Kind.NONE)
+        flagged = sum(n for row in self.confusion.values()
+                      for pred, n in row.items() if pred is not Kind.NONE)
         right = sum(n for gold, row in self.confusion.items() if gold is not Kind.NONE
                     for pred, n in row.items() if pred is not Kind.NONE)
         return right / flagged if flagged else 0.0
@@ -104,6 +105,9 @@ def load_rows(path: str | Path) -> list[LabelledRow]:
             raise ValueError(f"{path}:{number}: unknown kind {label!r}") from exc
         rows.append(LabelledRow(kind, text))
     return rows
+
+
+load_labelled = load_rows  # the name bot/cli.py uses
 
 
 def evaluate(classifier: SupportsClassify, rows: Iterable[LabelledRow | tuple[Kind | str, str]]) -> Report:
@@ -138,8 +142,10 @@ def format_report(report: Report, *, confusion: bool = True, misses: int = 0) ->
         lines.append(f"{stats.kind.value:<16}{stats.precision:>10.3f}{stats.recall:>8.3f}{stats.f1:>7.3f}"
                      f"{stats.support:>9}{stats.predicted:>11}")
     lines.append("")
-    lines.append(f"accuracy {report.accuracy:.3f} ({report.correct}/{report.total})   macro F1 {report.macro_f1:.3f}")
-    lines.append(f"appeal vs none: precision {report.appeal_precision:.3f}  recall {report.appeal_recall:.3f}")
+    lines.append(f"accuracy {report.accuracy:.3f} ({report.correct}/{report.total})"
+                 f"   macro F1 {report.macro_f1:.3f}")
+    lines.append(f"appeal vs none: precision {report.appeal_precision:.3f}"
+                 f"  recall {report.appeal_recall:.3f}")
     if confusion:
         lines.append("")
         lines.extend(_confusion_lines(report))
@@ -147,7 +153,8 @@ def format_report(report: Report, *, confusion: bool = True, misses: int = 0) ->
         lines.append("")
         lines.append("misclassified (gold → predicted, confidence):")
         for miss in report.misses[:misses]:
-            lines.append(f"  {miss.gold.value:>15} → {miss.predicted.value:<15} {miss.confidence:.2f}  {miss.text}")
+            lines.append(f"  {miss.gold.value:>15} → {miss.predicted.value:<15} {miss.confidence:.2f}"
+                         f"  {miss.text}")
     return "\n".join(lines)
 
 

@@ -30,7 +30,8 @@ _LANDLINE = re.compile(
 _CUED_LANDLINE = re.compile(r"(?:电话|座机|固话|联系方式|tel)[是为:：\s]{0,3}([2-9]\d{6,7})(?!\d)")
 _ID_NUMBER = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])")
 _ACCOUNT_CUE = re.compile(
-    r"(?:户号|用户编号|客户编号|用户号|户头号|缴费号|电费户号|用电户号)[是为:：#\s]{0,3}((?:\d[ \-]?){5,15}\d)(?!\d)"
+    r"(?:户号|用户编号|客户编号|用户号|户头号|缴费号|电费户号|用电户号)"
+    r"[是为:：#\s]{0,3}((?:\d[ \-]?){5,15}\d)(?!\d)"
 )
 _DIGIT_RUN = re.compile(r"(?<!\d)(\d{10}|\d{13})(?!\d)")
 
@@ -39,7 +40,7 @@ _PLACE_NAME = r"[\u4e00-\u9fff]{1,6}"
 _ADDRESS = re.compile(
     "|".join([
         # 1号台区, 幸福村1#台区, 东区3号台区 (first: "幸福村1号台区" is one hint, not a village)
-        rf"[\u4e00-\u9fff0-9a-z#]{{1,10}}台区",
+        r"[\u4e00-\u9fff0-9a-z#]{1,10}台区",
         # 幸福村3组, 王家湾村二组, 光明村2组, 3组 after a village
         rf"{_PLACE_NAME}村(?:{_NUM}(?:组|队|社))?",
         # 阳光小区5栋2单元301室, 东方花园3号楼

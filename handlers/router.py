@@ -53,6 +53,7 @@ def run_command(incoming: Incoming, parsed: ParsedCommand, ctx: Context) -> Outc
         staff = uow.staff.find(incoming.sender.platform, incoming.sender.user_id)
         role = Role(staff.role) if staff else Role.CUSTOMER
         call = CommandCall(incoming, parsed.args, role, staff, uow, ctx)
+        actions: list[Action]
         if command is None:
             actions = [call.reply(ctx.texts("cmd.unknown", command=f"/{parsed.name}"))]
         elif role not in command.roles:
@@ -117,6 +118,6 @@ def bot_membership(event: BotMembership, ctx: Context) -> Outcome:
 def chat_migrated(event: ChatMigrated, ctx: Context) -> Outcome:
     """Keep the group's records (area, manager, members, tickets) under its new chat id."""
     with ctx.uow() as uow:
-        uow.groups.migrate(event.old, event.new, ctx.clock())
+        uow.groups.migrate(event.old.platform, event.old.chat_id, event.new.chat_id, ctx.clock())
         uow.commit()
     return Outcome()

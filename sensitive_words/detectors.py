@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import attrgetter
 
-from sensitive_words.charmap import DETECT_TABLE
 from sensitive_words.hits import Hit, Level
 from sensitive_words.normalise import normalise
 from sensitive_words.validators import digits_only, is_bank_card, is_id_card, is_mobile
@@ -33,12 +32,14 @@ MOBILE = re.compile(
 )
 ID_CARD = re.compile(_NOT_AFTER_DIGIT + r"(\d{6}[ \-]?\d{8}[ \-]?\d{3}[\dx])(?![ \-]?[\dx])")
 BANK_CARD = re.compile(_NOT_AFTER_DIGIT + r"(\d(?:[ \-]?\d){15,18})" + _NOT_BEFORE_DIGIT)
+_WECHAT_CUES = r"微信|威信|薇信|徽信|wei ?xin|wechat|v信|微x|vx|wx|加v|加微|加薇|\+v|➕v|v号"
+_QQ_CUES = r"qq|扣扣|企鹅|加q|q号"
 WECHAT = re.compile(
-    r"(?:(?:微信|威信|薇信|徽信|wei ?xin|wechat|v信|微x|vx|wx|加v|加微|加薇|\+v|➕v|v号)"
+    r"(?:(?:" + _WECHAT_CUES + ")"
     + _CUE_GAP
     + r"([a-z][a-z0-9_\-]{5,19})|(?<![a-z0-9_])(wxid_[a-z0-9]{4,}))(?![a-z0-9_\-])"
 )
-QQ = re.compile(r"(?:qq|扣扣|企鹅|加q|q号)(?:群)?" + _CUE_GAP + r"([1-9]\d{4,10})(?!\d)")
+QQ = re.compile(r"(?:" + _QQ_CUES + r")(?:群)?" + _CUE_GAP + r"([1-9]\d{4,10})(?!\d)")
 EMAIL = re.compile(
     r"(?<![a-z0-9_%+\-])([a-z0-9_%+\-][a-z0-9._%+\-]*@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,})(?![a-z0-9\-])"
 )
@@ -69,12 +70,14 @@ def _strip_url_tail(matched: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Detector:
-    """A pattern whose match group(s) are the leak, an optional validator and a default level."""
+    """A pattern whose match group(s) are the leak, a validator, a default level, and a ``hint``:
+    a cheap pattern that must occur in the text before the (slower) pattern is tried."""
 
     name: str
     category: str
     level: Level
     pattern: re.Pattern[str]
+    hint: re.Pattern[str]
     valid: Callable[[str], bool] | None = None
     trim: Callable[[str], str] | None = None
 
@@ -89,33 +92,18 @@ class Detector:
                 yield start, start + len(matched)
 
 
+_ELEVEN_DIGITS = re.compile(r"\d(?:[ \-]?\d){10}")
 DETECTORS: tuple[Detector, ...] = (
-    Detector("email", "contact", Level.REVIEW, EMAIL),
-    Detector("url", "contact", Level.REVIEW, URL, trim=_strip_url_tail),
-    Detector("id_card", "pii", Level.BLOCK, ID_CARD, valid=_valid_id_card),
-    Detector("bank_card", "pii", Level.BLOCK, BANK_CARD, valid=_validate_digits(is_bank_card)),
-    Detector("mobile", "pii", Level.REVIEW, MOBILE, valid=_valid_mobile),
-    Detector("wechat", "contact", Level.REVIEW, WECHAT),
-    Detector("qq", "contact", Level.REVIEW, QQ),
+    Detector("email", "contact", Level.REVIEW, EMAIL, re.compile("@")),
+    Detector("url", "contact", Level.REVIEW, URL, re.compile(r"[a-z0-9]\.[a-z]"), trim=_strip_url_tail),
+    Detector("id_card", "pii", Level.BLOCK, ID_CARD, _ELEVEN_DIGITS, valid=_valid_id_card),
+    Detector("bank_card", "pii", Level.BLOCK, BANK_CARD, _ELEVEN_DIGITS, valid=_validate_digits(is_bank_card)),
+    Detector("mobile", "pii", Level.REVIEW, MOBILE, _ELEVEN_DIGITS, valid=_valid_mobile),
+    Detector("wechat", "contact", Level.REVIEW, WECHAT, re.compile(_WECHAT_CUES + "|wxid_")),
+    Detector("qq", "contact", Level.REVIEW, QQ, re.compile(_QQ_CUES)),
 )
 DETECTOR_ORDER = tuple(d.name for d in DETECTORS)
-
-
-def _alnum_like_class() -> re.Pattern[str]:
-    """Characters that normalise to an ASCII letter or digit: without one, nothing can be detected."""
-    cps = [cp for cp, to in enumerate(DETECT_TABLE) if 0x30 <= to <= 0x39 or 0x61 <= to <= 0x7A]
-    parts: list[str] = []
-    i = 0
-    while i < len(cps):
-        j = i
-        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
-            j += 1
-        parts.append(re.escape(chr(cps[i])) + ("-" + re.escape(chr(cps[j])) if j > i else ""))
-        i = j + 1
-    return re.compile("[" + "".join(parts) + "]")
-
-
-_ALNUM_LIKE = _alnum_like_class()
+_ASCII_ALNUM = re.compile("[0-9a-z]")
 _ORDER = attrgetter("start", "end")
 
 
@@ -131,22 +119,39 @@ class Detectors:
             raise ValueError(f"unknown detector(s) {sorted(unknown)}; known: {list(DETECTOR_ORDER)}")
         levels = dict(levels or {})
         self.detectors = tuple(
-            Detector(d.name, d.category, Level(levels.get(d.name, d.level)), d.pattern, d.valid, d.trim)
-            for d in DETECTORS
-            if d.name in names
+            replace(d, level=Level(levels.get(d.name, d.level))) for d in DETECTORS if d.name in names
         )
 
-    def find(self, text: str) -> list[Hit]:
-        if not self.detectors or _ALNUM_LIKE.search(text) is None:
+    def find(self, text: str, folded: str | None = None) -> list[Hit]:
+        """Leaks in ``text``; ``folded`` (the matcher's folded text, if at hand) saves a pre-check.
+
+        Every detector needs an ASCII letter or digit after normalisation, and the folded text
+        keeps exactly those, so a text whose folded form has none is skipped at once.
+        """
+        if not self.detectors:
             return []
-        norm = normalise(text)
+        norm = None
+        if folded is None:
+            norm = normalise(text)
+            folded = norm
+        if _ASCII_ALNUM.search(folded) is None:
+            return []
+        if norm is None:
+            norm = normalise(text)
+        hinted: dict[re.Pattern[str], bool] = {}
         taken: list[tuple[int, int]] = []
         hits: list[Hit] = []
         for det in self.detectors:
+            hint = hinted.get(det.hint)
+            if hint is None:
+                hint = hinted[det.hint] = det.hint.search(norm) is not None
+            if not hint:
+                continue
             for start, end in det.spans(norm):
                 if any(start < b and a < end for a, b in taken):
                     continue
                 taken.append((start, end))
                 hits.append(Hit(det.name, det.category, det.level, start, end, text[start:end]))
-        hits.sort(key=_ORDER)
+        if len(hits) > 1:
+            hits.sort(key=_ORDER)
         return hits

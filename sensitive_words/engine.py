@@ -88,8 +88,8 @@ class SensitiveWordEngine:
 
     # -- matching ----------------------------------------------------------------------------------
     def find(self, text: str) -> list[Hit]:
-        hits, allowed = self._state.matcher.scan(text)
-        found = self.detectors.find(text)
+        hits, allowed, folded = self._state.matcher.scan(text)
+        found = self.detectors.find(text, folded)
         if found:
             if allowed:
                 found = [h for h in found if not any(a <= h.start and h.end <= b for a, b in allowed)]

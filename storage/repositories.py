@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
@@ -25,10 +25,6 @@ from storage.models import (
 
 T = TypeVar("T")
 
-
-class ChatRefLike(Protocol):
-    platform: str
-    chat_id: str
 
 OPEN_STATUSES = ("new", "accepted", "in_progress", "waiting_customer", "reopened")
 
@@ -112,23 +108,23 @@ class Groups(_Repo):
     def all(self) -> Sequence[ChatGroup]:
         return self.session.exec(select(ChatGroup).order_by(col(ChatGroup.id))).all()
 
-    def migrate(self, old: ChatRefLike, new: ChatRefLike, now: datetime) -> None:
+    def migrate(self, platform: str, old_chat_id: str, new_chat_id: str, now: datetime) -> None:
         """A group got a new chat id (Telegram supergroup upgrade): keep one row and its history."""
-        old_group, new_group = self.find(old.platform, old.chat_id), self.find(new.platform, new.chat_id)
+        old_group, new_group = self.find(platform, old_chat_id), self.find(platform, new_chat_id)
         if old_group is None:
             return
         if new_group is not None:  # messages already arrived under the new id: fold that row in
-            for table in (Ticket, GroupMember):
-                self.session.execute(
-                    update(table).where(table.group_id == new_group.id).values(group_id=old_group.id)
-                )
+            self.session.execute(update(Ticket).where(col(Ticket.group_id) == new_group.id)
+                                 .values(group_id=old_group.id))
+            self.session.execute(update(GroupMember).where(col(GroupMember.group_id) == new_group.id)
+                                 .values(group_id=old_group.id))
             self.session.delete(new_group)
             self.session.flush()
         self.session.execute(
-            update(Ticket).where(Ticket.platform == old.platform, Ticket.chat_id == old.chat_id)
-            .values(chat_id=new.chat_id)
+            update(Ticket).where(col(Ticket.platform) == platform, col(Ticket.chat_id) == old_chat_id)
+            .values(chat_id=new_chat_id)
         )
-        old_group.chat_id, old_group.updated_at = new.chat_id, now
+        old_group.chat_id, old_group.updated_at = new_chat_id, now
         self._save(old_group)
 
     def open_membership(self, group_id: int, user_id: str) -> GroupMember | None:

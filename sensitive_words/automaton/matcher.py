@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from operator import attrgetter
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -36,6 +37,13 @@ _ORDER = attrgetter("start", "end")
 def _candidate(entry: WordEntry | None, key: str, counts: tuple[int, ...]) -> Candidate:
     needs = tuple((i, n) for i, n in enumerate(counts) if n > 1)
     return entry, len(key), needs, key[0] in _ASCII_ALNUM, key[-1] in _ASCII_ALNUM
+
+
+class Scan(NamedTuple):
+    hits: list[Hit]
+    allowed: list[Span]
+    #: the folded text (None when nothing was scanned): the detectors' cheap pre-check reads it
+    folded: str | None
 
 
 def _runs_ok(folded: Folded, first: int, needs: tuple[Span, ...]) -> bool:
@@ -73,7 +81,9 @@ class Matcher:
                 table.setdefault(key, []).append(_candidate(None, key, counts))
         automaton = ahocorasick.Automaton()
         for key, cands in table.items():
-            automaton.add_word(key.encode("utf-8").decode("latin-1"), tuple(cands))
+            # stored with a flag: every candidate needs a repeated character (妈妈 folds to 妈)
+            value = (all(c[2] for c in cands), tuple(cands))
+            automaton.add_word(key.encode("utf-8").decode("latin-1"), value)
         if table:
             automaton.make_automaton()
         self._automaton = automaton
@@ -84,12 +94,12 @@ class Matcher:
 
     def find(self, text: str) -> list[Hit]:
         """Hits in order of position, whitelisted ones dropped."""
-        return self.scan(text)[0]
+        return self.scan(text).hits
 
-    def scan(self, text: str) -> tuple[list[Hit], list[Span]]:
-        """Hits (whitelisted ones dropped) and the spans of the whitelisted phrases found."""
+    def scan(self, text: str) -> Scan:
+        """Hits (whitelisted ones dropped), spans of the whitelisted phrases, and the folded text."""
         if self._empty or not text:
-            return [], []
+            return Scan([], [], None)
         folded = Folded(text)
         hits: list[Hit] = []
         allowed: list[Span] = []
@@ -102,7 +112,9 @@ class Matcher:
         boundary = self._boundary
         used_bytes = used_chars = 0
         last = -1
-        for end_byte, cands in self._automaton.iter(folded.latin):
+        for end_byte, (all_need_runs, cands) in self._automaton.iter(folded.latin):
+            if all_need_runs and not runs:
+                continue
             if one_byte:
                 last = end_byte
             elif end_byte >= used_bytes:
@@ -127,4 +139,4 @@ class Matcher:
             hits = [h for h in hits if not any(a <= h.start and h.end <= b for a, b in allowed)]
         if len(hits) > 1:
             hits.sort(key=_ORDER)
-        return hits, allowed
+        return Scan(hits, allowed, folded_text)

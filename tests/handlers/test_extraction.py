@@ -96,7 +96,9 @@ def test_address_hints(text: str, hint: str) -> None:
     assert extract(text).address_hints == (hint,)
 
 
-@pytest.mark.parametrize("text", ["整个小区停电了吗", "隔壁小区有人私拉电线", "我们村有人偷电", "新农村建设", "好的谢谢"])
+@pytest.mark.parametrize(
+    "text", ["整个小区停电了吗", "隔壁小区有人私拉电线", "我们村有人偷电", "新农村建设", "好的谢谢"]
+)
 def test_generic_places_are_not_hints(text: str) -> None:
     assert extract(text).address_hints == ()
 

@@ -102,15 +102,10 @@ def formatted_mobile(draw: st.DrawFn) -> tuple[str, str]:
     return digits, text
 
 
-filler = st.lists(
-    st.sampled_from(list("停电了我家没电户号请师傅快来，。！？ abcXYZ😀[]：:") + ["电话", "手机", "+", "-"]),
-    max_size=8,
-).map("".join)
+_PIECES = [*"停电了我家没电户号请师傅快来，。！？ abcXYZ😀[]：:", "电话", "手机", "+", "-"]
+filler = st.lists(st.sampled_from(_PIECES), max_size=8).map("".join)
 # between two numbers there is at least one non-digit, else they are one 22-digit run, not two phones
-separator = st.lists(
-    st.sampled_from(list("停电了我家没电户号请师傅快来，。！？ abcXYZ😀[]：:") + ["电话", "手机", "+", "-"]),
-    min_size=1, max_size=8,
-).map("".join)
+separator = st.lists(st.sampled_from(_PIECES), min_size=1, max_size=8).map("".join)
 
 
 @settings(max_examples=300, deadline=None)
