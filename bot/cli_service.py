@@ -8,15 +8,13 @@ import logging
 import typer
 
 from bot.cli_common import fail_cleanly, settings
+from bot.logs import configure
 
 app = typer.Typer()
 
 
 def _logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpcore", "telegram.ext", "uvicorn", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure(logging.DEBUG if verbose else logging.INFO)
 
 
 @app.command()
@@ -58,7 +56,7 @@ def demo(
     """A scripted, offline day in a station through the real stack; exits non-zero if a step fails."""
     from bot.demo import run_demo
 
-    logging.basicConfig(level=logging.ERROR)
+    configure(logging.ERROR)
     with fail_cleanly():
         ok = asyncio.run(run_demo(keep=keep))
     raise typer.Exit(0 if ok else 1)

@@ -33,15 +33,17 @@ def list_(
     """List tickets, newest first."""
     if status and status not in STATUSES:
         raise typer.BadParameter(f"expected one of {', '.join(STATUSES)}", param_hint="--status")
-    with fail_cleanly(), UnitOfWork(build_engine(settings())) as uow:
+    cfg = settings()
+    with fail_cleanly(), UnitOfWork(build_engine(cfg)) as uow:
         rows = uow.tickets.list(status=status or None, limit=10_000)
         if as_json:
             typer.echo(json.dumps([ticket_dict(t) for t in rows], ensure_ascii=False, indent=1))
             return
-        table = Table("No.", "kind", "status", "customer", "opened (UTC)", "text")
+        table = Table("No.", "kind", "status", "customer", f"opened ({cfg.timezone})")
+        table.add_column("text", overflow="fold")
         for t in rows:
-            table.add_row(str(t.id), t.kind, t.status, t.sender_name, f"{t.opened_at:%Y-%m-%d %H:%M}",
-                          mask_text(t.text[:40]))
+            opened = f"{t.opened_at.astimezone(cfg.tz):%Y-%m-%d %H:%M}"
+            table.add_row(str(t.id), t.kind, t.status, t.sender_name, opened, mask_text(t.text[:40]))
         Console().print(table)
 
 

@@ -110,7 +110,7 @@ def _check_webhook_settings(settings: Settings) -> None:
     if not (url.startswith("https://") or local):
         raise SettingsError("GRIDBOT_TELEGRAM__WEBHOOK_URL: expected the public https:// URL of "
                             "/telegram/webhook in webhook mode")
-    if telegram.token and telegram.token.get_secret_value() in telegram.webhook_url:
+    if telegram.token and telegram.token.get_secret_value() in url:
         raise SettingsError("GRIDBOT_TELEGRAM__WEBHOOK_URL: must not contain the bot token")
     secret = telegram.webhook_secret.get_secret_value() if telegram.webhook_secret else ""
     if len(secret) < 16 or not all(c.isalnum() or c in "_-" for c in secret):

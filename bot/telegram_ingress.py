@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -116,7 +117,7 @@ class Poller:
                      and (self.offset is None or u.update_id >= self.offset)]
             for update in fresh:
                 self._start(update)
-            if not fresh and self._in_flight or len(self._in_flight) >= self.max_in_flight:
+            if (not fresh and self._in_flight) or len(self._in_flight) >= self.max_in_flight:
                 await self._wait_for_progress(0.25)
         await self.drain()
 
@@ -143,7 +144,7 @@ class Poller:
         task = asyncio.create_task(self._process_after(previous, update))
         self._in_flight[update.update_id] = task
         self._chat_tails[_chat_key(update)] = task
-        task.add_done_callback(lambda done, uid=update.update_id: self._done(uid, done))
+        task.add_done_callback(functools.partial(self._done, update.update_id))
 
     async def _process_after(self, previous: asyncio.Task[bool] | None, update: Update) -> bool:
         if previous is not None and not await asyncio.shield(previous):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from itertools import accumulate
 
 from sensitive_words.charmap import ASTRAL_NOISE, DETECT_TABLE, MATCH_TABLE, NOISE
@@ -104,6 +105,12 @@ class Folded:
     @property
     def has_runs(self) -> bool:
         return self._run_pos is not None
+
+    def runs(self) -> Iterator[tuple[int, int]]:
+        """Folded position and length of each run of a repeated character."""
+        if self._run_pos is not None:
+            for pos, before, after in zip(self._run_pos, self._run_before, self._run_after, strict=True):
+                yield pos, after - before + 1
 
     def run_length(self, j: int) -> int:
         """How many times the folded character at ``j`` is repeated in the text (1 if not)."""

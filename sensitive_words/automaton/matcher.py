@@ -47,10 +47,7 @@ class Scan(NamedTuple):
 
 
 def _runs_ok(folded: Folded, first: int, needs: tuple[Span, ...]) -> bool:
-    for offset, count in needs:
-        if folded.run_length(first + offset) < count:
-            return False
-    return True
+    return all(folded.run_length(first + offset) >= count for offset, count in needs)
 
 
 class Matcher:
@@ -80,11 +77,22 @@ class Matcher:
                 allowed.add((key, counts))
                 table.setdefault(key, []).append(_candidate(None, key, counts))
         automaton = ahocorasick.Automaton()
+        # A word that folds to one repeated character (哈哈, 妈妈) is a run of that character: it is
+        # looked up in the text's few runs rather than matched at every single 哈 or 妈.
+        self._run_words: dict[str, tuple[Candidate, ...]] = {}
         for key, cands in table.items():
-            # stored with a flag: every candidate needs a repeated character (妈妈 folds to 妈)
+            if len(key) == 1:
+                runs_only = tuple(c for c in cands if c[2])
+                if runs_only:
+                    self._run_words[key] = runs_only
+                cands = [c for c in cands if not c[2]]
+                if not cands:
+                    continue
+            # stored with a flag: every candidate needs a repeated character (哈哈笑 folds to 哈笑)
             value = (all(c[2] for c in cands), tuple(cands))
             automaton.add_word(key.encode("utf-8").decode("latin-1"), value)
-        if table:
+        self._scan_bytes = automaton.kind != ahocorasick.EMPTY
+        if self._scan_bytes:
             automaton.make_automaton()
         self._automaton = automaton
         self._empty = not table
@@ -112,7 +120,9 @@ class Matcher:
         boundary = self._boundary
         used_bytes = used_chars = 0
         last = -1
-        for end_byte, (all_need_runs, cands) in self._automaton.iter(folded.latin):
+        found: list[tuple[int, tuple[Candidate, ...]]] = []  # (last folded position, candidates)
+        matches = self._automaton.iter(folded.latin) if self._scan_bytes else ()
+        for end_byte, (all_need_runs, cands) in matches:
             if all_need_runs and not runs:
                 continue
             if one_byte:
@@ -121,11 +131,17 @@ class Matcher:
                 used_chars += len(data[used_bytes : end_byte + 1].decode("utf-8"))
                 used_bytes = end_byte + 1
                 last = used_chars - 1
+            found.append((last, cands))
+        if runs and self._run_words:
+            for pos, _length in folded.runs():
+                run_cands = self._run_words.get(folded_text[pos])
+                if run_cands is not None:
+                    found.append((pos, run_cands))
+        for last, cands in found:
             for entry, width, needs, ascii_head, ascii_tail in cands:
                 first = last - width + 1
-                if needs:
-                    if not runs or not _runs_ok(folded, first, needs):
-                        continue
+                if needs and (not runs or not _runs_ok(folded, first, needs)):
+                    continue
                 if ascii_head and first > 0 and folded_text[first - 1] in _ASCII_ALNUM:
                     continue
                 if ascii_tail and last + 1 < size and folded_text[last + 1] in _ASCII_ALNUM:

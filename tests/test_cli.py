@@ -1,0 +1,122 @@
+"""The `gridbot` command line as an operator uses it: set-up, staff, tickets, classify, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def station(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for key in list(os.environ):
+        if key.startswith("GRIDBOT_") and not key.startswith("GRIDBOT_TEST"):
+            monkeypatch.delenv(key)
+    return tmp_path
+
+
+def gridbot(*args: str, stdin: str | None = None) -> tuple[int, str]:
+    result = runner.invoke(app, list(args), input=stdin)
+    return result.exit_code, result.output
+
+
+def test_commands_refuse_an_unmigrated_database_with_the_fix() -> None:
+    code, out = gridbot("tickets", "list")
+    assert code == 2
+    assert "run `gridbot db upgrade` first" in out and "Traceback" not in out
+
+
+def test_db_upgrade_then_staff_and_tickets(station: Path) -> None:
+    assert gridbot("db", "upgrade")[0] == 0
+    assert (station / "data" / "gridbot.db").exists()
+    code, out = gridbot("staff", "add", "--platform", "telegram", "--user-id", "900", "--role", "grid_manager",
+                        "--name", "李经理", "--grade", "高级")
+    assert code == 0 and "李经理 (grid_manager)" in out
+    code, out = gridbot("staff", "add", "--platform", "telegram", "--user-id", "900", "--role", "supervisor",
+                        "--name", "李所长")
+    assert code == 0
+    assert gridbot("staff", "list")[1].count("\n") == 1  # updated, not duplicated
+    code, out = gridbot("tickets", "list", "--json")
+    assert code == 0 and json.loads(out) == []
+
+
+def test_staff_add_explains_bad_options() -> None:
+    gridbot("db", "upgrade")
+    code, out = gridbot("staff", "add", "--platform", "telegram", "--user-id", "1", "--role", "boss", "--name", "x")
+    assert code == 2 and "expected one of grid_manager, supervisor, admin" in out
+    code, out = gridbot("staff", "add", "--platform", "qq", "--user-id", "1", "--role", "admin", "--name", "x")
+    assert code == 2 and "expected telegram or wecom" in out
+
+
+def test_tickets_show_and_list_read_what_the_core_stored(station: Path) -> None:
+    gridbot("db", "upgrade")
+    from bot.bootstrap import build_app
+    from config.settings import load_settings
+    from handlers.router import handle
+    from tests.handlers.helpers import message
+
+    core = build_app(load_settings())
+    handle(message("停电了，快来人看看，电话13812345678"), core.ctx)
+    core.engine.dispose()
+    code, out = gridbot("tickets", "list", "--json")
+    [ticket] = json.loads(out)
+    assert code == 0 and ticket["number"] == 1 and ticket["kind"] == "repair" and ticket["status"] == "new"
+    code, out = gridbot("tickets", "list", "--status", "resolved", "--json")
+    assert json.loads(out) == []
+    code, out = gridbot("tickets", "show", "1", "--json")
+    shown = json.loads(out)
+    assert [c["name"] for c in shown["clocks"]] == ["arrival", "restoration"]
+    assert shown["events"][0]["action"] == "opened"
+    code, out = gridbot("tickets", "list")
+    assert "138****5678" in out and "13812345678" not in out  # the table masks phone numbers
+    assert gridbot("tickets", "show", "99")[0] == 1
+    code, out = gridbot("tickets", "list", "--status", "bogus")
+    assert code == 2 and "expected one of" in out
+
+
+def test_malformed_database_url_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDBOT_DATABASE_URL", "mysql://root@localhost/x")
+    code, out = gridbot("db", "upgrade")
+    expected = "gridbot: GRIDBOT_DATABASE_URL: only SQLite and PostgreSQL are supported, got 'mysql'"
+    assert code == 2 and out.strip() == expected
+
+
+def test_wrong_setting_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDBOT_TIMEZONE", "Mars/Olympus")
+    code, out = gridbot("db", "upgrade")
+    assert code == 2 and "GRIDBOT_TIMEZONE: expected an IANA time zone" in out
+
+
+def test_run_without_a_token_names_the_setting() -> None:
+    gridbot("db", "upgrade")
+    code, out = gridbot("run")
+    assert code == 2 and "GRIDBOT_TELEGRAM__TOKEN" in out and "--sandbox" in out
+
+
+def test_classify_reads_stdin_and_writes_json_lines() -> None:
+    lines = ["家里停电了，快来人", "早上好", "", "😀😀", "请问电费怎么交？", "啊" * 100_000]
+    proc = subprocess.run([sys.executable, "-m", "bot.cli", "classify"], input="\n".join(lines) + "\n",
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["line"] for r in records] == [1, 2, 3, 4, 5, 6]
+    assert records[0]["kind"] == "repair" and records[1]["kind"] == "none"
+    assert records[2]["kind"] == records[3]["kind"] == "none"
+    assert records[4]["kind"] == "inquiry"
+    assert all(0.0 <= r["confidence"] <= 1.0 for r in records)
+
+
+def test_classify_evaluate_prints_precision_and_recall() -> None:
+    holdout = Path(__file__).parent / "data" / "appeals_holdout.tsv"
+    code, out = gridbot("classify", "--evaluate", str(holdout))
+    assert code == 0 and "precision" in out and "repair" in out
