@@ -11,7 +11,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.rate_limiter import TelegramRateLimiter
 from bot.telegram_adapter import TelegramAdapter
-from bot.telegram_ingress import ALLOWED_UPDATES, Poller, UpdateProcessor
+from bot.telegram_ingress import ALLOWED_UPDATES, Poller, UpdateProcessor, replay_parked
 from bot.telegram_webhook import webhook_route
 from config.settings import TelegramSettings
 from handlers.context import Context
@@ -53,6 +53,8 @@ class TelegramChannel:
         await self.application.start()
         self.core.bot_username = self.application.bot.username or ""
         await self.adapter.announce_commands(self.application)
+        if replayed := await replay_parked(self.processor):
+            log.info("telegram: replayed %d parked updates", replayed)
         if self.webhook_mode:
             secret = self.settings.webhook_secret
             await self.application.bot.set_webhook(

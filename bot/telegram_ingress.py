@@ -75,6 +75,27 @@ class UpdateProcessor:
         return True
 
 
+async def replay_parked(processor: UpdateProcessor) -> int:
+    """At start-up, run parked updates again (the bug or outage that failed them may be fixed now)."""
+
+    def pending() -> list[tuple[int, dict[str, Any]]]:
+        with processor.uow() as uow:
+            return [(row.id or 0, row.payload) for row in uow.failed_updates.pending() if row.platform == "telegram"]
+
+    def mark(row_id: int) -> None:
+        with processor.uow() as uow:
+            uow.failed_updates.mark_replayed(row_id, datetime.now(UTC))
+            uow.commit()
+
+    replayed = 0
+    for row_id, payload in await asyncio.to_thread(pending):
+        update = Update.de_json(payload, processor.application.bot)
+        if await processor.process(update):  # handled now, or parked afresh under a new row
+            await asyncio.to_thread(mark, row_id)
+            replayed += 1
+    return replayed
+
+
 def _chat_key(update: Update) -> Any:
     chat = update.effective_chat
     return chat.id if chat else None

@@ -59,12 +59,7 @@ class Folded:
                  "text")
 
     def __init__(self, original: str) -> None:
-        marked = original.translate(MATCH_TABLE)
-        self._build(marked)
-        if b"\xf3" in self.data or b"\xf4" in self.data:  # U+C0000 and above: maybe astral noise
-            fixed = ASTRAL_NOISE.sub(NOISE, marked)
-            if fixed != marked:
-                self._build(fixed)
+        self._build(original.translate(MATCH_TABLE))
 
     def _build(self, marked: str) -> None:
         if NOISE in marked:
@@ -77,12 +72,19 @@ class Folded:
         first = _REPEAT.search(compact)
         if first is None:
             self._run_pos: list[int] | None = None
+            self.plain = self._marked is None
         else:
             compact = self._collapse(compact, first.start())
-        self.plain = self._marked is None and self._run_pos is None
+            self.plain = False
+        data = compact.encode("utf-8")
+        if b"\xf3" in data or b"\xf4" in data:  # U+C0000 and above: maybe astral noise
+            fixed = ASTRAL_NOISE.sub(NOISE, marked)
+            if fixed != marked:
+                self._build(fixed)
+                return
         self.text = compact
-        self.data = compact.encode("utf-8")
-        self.latin = self.data.decode("latin-1")
+        self.data = data
+        self.latin = data.decode("latin-1")
 
     def _collapse(self, c1: str, start: int) -> str:
         pieces: list[str] = []

@@ -237,6 +237,12 @@ class FailedUpdates(_Repo):
     def add(self, row: FailedUpdate) -> FailedUpdate:
         return self._save(row)
 
+    def mark_replayed(self, row_id: int, now: datetime) -> None:
+        row = self.session.get(FailedUpdate, row_id)
+        if row is not None:
+            row.replayed_at = now
+            self._save(row)
+
     def pending(self) -> Sequence[FailedUpdate]:
         return self.session.exec(
             select(FailedUpdate).where(col(FailedUpdate.replayed_at).is_(None)).order_by(col(FailedUpdate.id))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from operator import attrgetter
-from typing import NamedTuple
 
 import ahocorasick
 
@@ -39,11 +38,9 @@ def _candidate(entry: WordEntry | None, key: str, counts: tuple[int, ...]) -> Ca
     return entry, len(key), needs, key[0] in _ASCII_ALNUM, key[-1] in _ASCII_ALNUM
 
 
-class Scan(NamedTuple):
-    hits: list[Hit]
-    allowed: list[Span]
-    #: the folded text (None when nothing was scanned): the detectors' cheap pre-check reads it
-    folded: str | None
+#: ``Matcher.scan``: hits, spans of whitelisted phrases, and the folded text (None when nothing was
+#: scanned), which the detectors' cheap pre-check reads.
+Scan = tuple[list[Hit], list[Span], str | None]
 
 
 def _runs_ok(folded: Folded, first: int, needs: tuple[Span, ...]) -> bool:
@@ -102,41 +99,55 @@ class Matcher:
 
     def find(self, text: str) -> list[Hit]:
         """Hits in order of position, whitelisted ones dropped."""
-        return self.scan(text).hits
+        return self.scan(text)[0]
 
     def scan(self, text: str) -> Scan:
-        """Hits (whitelisted ones dropped), spans of the whitelisted phrases, and the folded text."""
+        """Hits (whitelisted ones dropped), spans of the whitelisted phrases found, folded text."""
         if self._empty or not text:
-            return Scan([], [], None)
+            return [], [], None
         folded = Folded(text)
+        found = self._locate(folded)
+        if not found:
+            return [], [], folded.text
+        hits, allowed = self._hits(text, folded, found)
+        return hits, allowed, folded.text
+
+    def _locate(self, folded: Folded) -> list[tuple[int, tuple[Candidate, ...]]]:
+        """(last folded position, candidates) of each match of a folded key."""
+        found: list[tuple[int, tuple[Candidate, ...]]] = []
+        runs = folded.has_runs
+        if self._scan_bytes:
+            data = folded.data
+            one_byte = len(data) == len(folded.text)
+            used_bytes = used_chars = 0
+            last = -1
+            for end_byte, (all_need_runs, cands) in self._automaton.iter(folded.latin):
+                if all_need_runs and not runs:
+                    continue
+                if one_byte:
+                    last = end_byte
+                elif end_byte >= used_bytes:  # matches come in order of their end
+                    used_chars += len(data[used_bytes : end_byte + 1].decode("utf-8"))
+                    used_bytes = end_byte + 1
+                    last = used_chars - 1
+                found.append((last, cands))
+        if runs and self._run_words:
+            for pos, _length in folded.runs():
+                run_cands = self._run_words.get(folded.text[pos])
+                if run_cands is not None:
+                    found.append((pos, run_cands))
+        return found
+
+    def _hits(
+        self, text: str, folded: Folded, found: list[tuple[int, tuple[Candidate, ...]]]
+    ) -> tuple[list[Hit], list[Span]]:
         hits: list[Hit] = []
         allowed: list[Span] = []
-        data = folded.data
         folded_text = folded.text
         size = len(folded_text)
-        one_byte = len(data) == size
         plain = folded.plain
         runs = folded.has_runs
         boundary = self._boundary
-        used_bytes = used_chars = 0
-        last = -1
-        found: list[tuple[int, tuple[Candidate, ...]]] = []  # (last folded position, candidates)
-        matches = self._automaton.iter(folded.latin) if self._scan_bytes else ()
-        for end_byte, (all_need_runs, cands) in matches:
-            if all_need_runs and not runs:
-                continue
-            if one_byte:
-                last = end_byte
-            elif end_byte >= used_bytes:
-                used_chars += len(data[used_bytes : end_byte + 1].decode("utf-8"))
-                used_bytes = end_byte + 1
-                last = used_chars - 1
-            found.append((last, cands))
-        if runs and self._run_words:
-            for pos, _length in folded.runs():
-                run_cands = self._run_words.get(folded_text[pos])
-                if run_cands is not None:
-                    found.append((pos, run_cands))
         for last, cands in found:
             for entry, width, needs, ascii_head, ascii_tail in cands:
                 first = last - width + 1
@@ -155,4 +166,4 @@ class Matcher:
             hits = [h for h in hits if not any(a <= h.start and h.end <= b for a, b in allowed)]
         if len(hits) > 1:
             hits.sort(key=_ORDER)
-        return Scan(hits, allowed, folded_text)
+        return hits, allowed

@@ -106,3 +106,77 @@ async def test_group_migration_keeps_the_tickets(live: Live) -> None:
     [ticket] = live.tickets()
     assert ticket.chat_id == str(new_chat)
 
+
+
+async def test_an_edited_appeal_joins_the_same_ticket(live: Live) -> None:
+    sent = await live.say(live.group, WANG, "停电了，快来人")
+    await live.wait_text(live.group, "工单号 1")
+    await live.control.edit_message(live.group, sent["message_id"], "停电了，快来人，我家在幸福村3组")
+    await live.wait_text(live.group, "已补充到您的工单 1")
+    assert len(live.tickets()) == 1
+
+
+async def test_a_crashing_handler_is_retried_and_the_ticket_still_opens(
+        live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    from handlers import router
+
+    real, failures = router.handle, []
+
+    def flaky(*args: object) -> object:
+        if len(failures) < 2:  # the database "goes away" twice
+            failures.append(1)
+            raise RuntimeError("database is locked")
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(router, "handle", flaky)
+    await live.say(live.group, WANG, "停电了，快来人")
+    await live.wait_text(live.group, "工单号 1")
+    assert len(failures) == 2 and len(live.tickets()) == 1
+
+
+async def test_an_update_that_always_fails_is_parked_not_dropped_and_others_go_on(
+        live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    from handlers import router
+    from storage.db import make_engine
+    from storage.uow import UnitOfWork
+
+    real = router.handle
+
+    def poison(incoming, ctx):  # type: ignore[no-untyped-def]
+        if "毒" in incoming.text:
+            raise RuntimeError("cannot handle this one")
+        return real(incoming, ctx)
+
+    monkeypatch.setattr(router, "handle", poison)
+    await live.say(live.group, WANG, "有毒的消息，停电了")
+    await live.control.join(live.group, ZHANG)
+    await live.say(live.group, ZHANG, "我家也停电了，快来看看")
+    await live.wait_text(live.group, "工单号 1", timeout=8)
+    engine = make_engine(live.settings.database_url)
+    with UnitOfWork(engine) as uow:
+        [parked] = uow.failed_updates.pending()
+        assert parked.payload["message"]["text"] == "有毒的消息，停电了"
+        assert "cannot handle this one" in parked.error
+    engine.dispose()
+
+
+async def test_parked_updates_are_replayed_at_the_next_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from handlers import router
+
+    settings = prepared_settings(tmp_path)
+    real = router.handle
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("bug in this release")
+
+    async with live_gridbot(settings) as first:
+        monkeypatch.setattr(router, "handle", broken)
+        await first.say(first.group, WANG, "停电了，快来人")
+        for _ in range(100):
+            if first.running.channel.poller.offset and not first.running.channel.poller.in_batch:
+                break
+            await first.settle(0.05)
+        assert first.tickets() == []
+    monkeypatch.setattr(router, "handle", real)  # the fixed release
+    async with live_gridbot(settings) as second:
+        assert len(second.tickets()) == 1
