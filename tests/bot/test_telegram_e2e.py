@@ -180,3 +180,20 @@ async def test_parked_updates_are_replayed_at_the_next_start(tmp_path: Path, mon
     monkeypatch.setattr(router, "handle", real)  # the fixed release
     async with live_gridbot(settings) as second:
         assert len(second.tickets()) == 1
+
+
+async def test_bot_removed_from_a_group_marks_it_inactive(live: Live) -> None:
+    from storage.db import make_engine
+    from storage.uow import UnitOfWork
+
+    await live.wait_text(live.group, "数字助手")
+    await live.control.leave(live.group, live.bot_id, by=MANAGER)
+    engine = make_engine(live.settings.database_url)
+    for _ in range(100):
+        with UnitOfWork(engine) as uow:
+            group = uow.groups.find("telegram", str(live.group))
+        if group is not None and not group.active:
+            break
+        await live.settle(0.05)
+    engine.dispose()
+    assert group is not None and not group.active
