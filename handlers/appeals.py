@@ -27,7 +27,7 @@ def handle_group_message(incoming: Incoming, ctx: Context) -> Outcome:
     now = ctx.clock()
     with ctx.uow() as uow:
         try:
-            uow.inbound.claim(InboundMessage(
+            inbound = uow.inbound.claim(InboundMessage(
                 platform=incoming.chat.platform, chat_id=incoming.chat.chat_id,
                 message_id=incoming.message_id, sender_user_id=incoming.sender.user_id,
                 kind=verdict.kind.value, received_at=now,
@@ -40,6 +40,7 @@ def handle_group_message(incoming: Incoming, ctx: Context) -> Outcome:
             uow.commit()  # staff talk in groups is never an appeal
             return Outcome(kind=verdict.kind)
         outcome = _route(uow, ctx, incoming, text, verdict, found, group.id)
+        inbound.ticket_id = int(outcome.ticket_number) if outcome.ticket_number else None
         uow.commit()
     log.info("message %s/%s → %s %s", incoming.chat.chat_id, incoming.message_id,
              verdict.kind.value, outcome.ticket_number or "")
@@ -75,9 +76,6 @@ def _append(uow: UnitOfWork, ctx: Context, incoming: Incoming, text: str, verdic
         actor=f"customer:{incoming.sender.platform}:{incoming.sender.user_id}",
         data={"message_id": incoming.message_id, "kind": verdict.kind.value},
     ))
-    inbound = uow.inbound.find(incoming.chat.platform, incoming.chat.chat_id, incoming.message_id)
-    if inbound is not None:
-        inbound.ticket_id = ticket.id
     remember_contact(uow, ticket, found)
     number = str(ticket.id)
     reply = Send(incoming.chat, ctx.texts("ticket.appended", number=number),

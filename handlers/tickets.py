@@ -53,9 +53,6 @@ def open_ticket(uow: UnitOfWork, ctx: Context, incoming: Incoming, text: str, ve
     if manager is not None:
         uow.tickets.log(TicketEvent(ticket_id=ticket.id, at=now, actor="system", action="assigned",
                                     data={"staff_id": manager.id}))
-    inbound = uow.inbound.find(incoming.chat.platform, incoming.chat.chat_id, incoming.message_id)
-    if inbound is not None:
-        inbound.ticket_id = ticket.id
     return _announce(ctx, ticket, incoming, clocks, manager)
 
 

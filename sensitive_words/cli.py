@@ -22,9 +22,7 @@ def check_lines(lines: Iterable[str], engine: SensitiveWordEngine) -> Iterator[d
         yield {"line": number, "hits": [hit.to_dict() for hit in engine.find(text)]}
 
 
-def run_check(
-    words_path: str | Path, allow_path: str | Path | None, stdin: TextIO, stdout: TextIO
-) -> int:
+def run_check(words_path: str | Path, allow_path: str | Path | None, stdin: TextIO, stdout: TextIO) -> int:
     """Exit status: 0 when the texts were checked, 2 when a list cannot be read."""
     try:
         engine = SensitiveWordEngine.from_files(words_path, allow_path)

@@ -27,15 +27,15 @@ _TLDS = (
 )
 _URL_TAIL = ".,;:!?)]}'\""
 
-MOBILE = re.compile(
-    r"(?<![\d+])(?<!\d[ \-])((?:(?:\+|00)?86[ \-]?)?1(?:[ \-]?\d){10})" + _NOT_BEFORE_DIGIT
-)
+MOBILE = re.compile(r"(?<![\d+])(?<!\d[ \-])((?:(?:\+|00)?86[ \-]?)?1(?:[ \-]?\d){10})" + _NOT_BEFORE_DIGIT)
 ID_CARD = re.compile(_NOT_AFTER_DIGIT + r"(\d{6}[ \-]?\d{8}[ \-]?\d{3}[\dx])(?![ \-]?[\dx])")
 BANK_CARD = re.compile(_NOT_AFTER_DIGIT + r"(\d(?:[ \-]?\d){15,18})" + _NOT_BEFORE_DIGIT)
 _WECHAT_CUES = r"微信|威信|薇信|徽信|wei ?xin|wechat|v信|微x|vx|wx|加v|加微|加薇|\+v|➕v|v号"
 _QQ_CUES = r"qq|扣扣|企鹅|加q|q号"
 WECHAT = re.compile(
-    r"(?:(?:" + _WECHAT_CUES + ")"
+    r"(?:(?:"
+    + _WECHAT_CUES
+    + ")"
     + _CUE_GAP
     + r"([a-z][a-z0-9_\-]{5,19})|(?<![a-z0-9_])(wxid_[a-z0-9]{4,}))(?![a-z0-9_\-])"
 )
@@ -70,14 +70,17 @@ def _strip_url_tail(matched: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Detector:
-    """A pattern whose match group(s) are the leak, a validator, a default level, and a ``hint``:
-    a cheap pattern that must occur in the text before the (slower) pattern is tried."""
+    """A pattern whose match group(s) are the leak, a validator, a default level, and cheap gates
+    checked before the (slower) pattern runs: a minimum count of ASCII digits, a character that
+    must occur, a hint pattern that must match."""
 
     name: str
     category: str
     level: Level
     pattern: re.Pattern[str]
-    hint: re.Pattern[str]
+    min_digits: int = 0
+    needs_char: str = ""
+    hint: re.Pattern[str] | None = None
     valid: Callable[[str], bool] | None = None
     trim: Callable[[str], str] | None = None
 
@@ -92,27 +95,33 @@ class Detector:
                 yield start, start + len(matched)
 
 
-_ELEVEN_DIGITS = re.compile(r"\d(?:[ \-]?\d){10}")
 DETECTORS: tuple[Detector, ...] = (
-    Detector("email", "contact", Level.REVIEW, EMAIL, re.compile("@")),
-    Detector("url", "contact", Level.REVIEW, URL, re.compile(r"[a-z0-9]\.[a-z]"), trim=_strip_url_tail),
-    Detector("id_card", "pii", Level.BLOCK, ID_CARD, _ELEVEN_DIGITS, valid=_valid_id_card),
-    Detector("bank_card", "pii", Level.BLOCK, BANK_CARD, _ELEVEN_DIGITS, valid=_validate_digits(is_bank_card)),
-    Detector("mobile", "pii", Level.REVIEW, MOBILE, _ELEVEN_DIGITS, valid=_valid_mobile),
-    Detector("wechat", "contact", Level.REVIEW, WECHAT, re.compile(_WECHAT_CUES + "|wxid_")),
-    Detector("qq", "contact", Level.REVIEW, QQ, re.compile(_QQ_CUES)),
+    Detector("email", "contact", Level.REVIEW, EMAIL, needs_char="@"),
+    Detector(
+        "url",
+        "contact",
+        Level.REVIEW,
+        URL,
+        needs_char=".",
+        hint=re.compile(r"[a-z0-9]\.[a-z]"),
+        trim=_strip_url_tail,
+    ),
+    Detector("id_card", "pii", Level.BLOCK, ID_CARD, min_digits=17, valid=_valid_id_card),
+    Detector("bank_card", "pii", Level.BLOCK, BANK_CARD, min_digits=16, valid=_validate_digits(is_bank_card)),
+    Detector("mobile", "pii", Level.REVIEW, MOBILE, min_digits=11, valid=_valid_mobile),
+    Detector("wechat", "contact", Level.REVIEW, WECHAT, hint=re.compile(_WECHAT_CUES + "|wxid_")),
+    Detector("qq", "contact", Level.REVIEW, QQ, min_digits=5, hint=re.compile(_QQ_CUES)),
 )
 DETECTOR_ORDER = tuple(d.name for d in DETECTORS)
 _ASCII_ALNUM = re.compile("[0-9a-z]")
+_NOT_DIGITS = bytes(b for b in range(256) if not 0x30 <= b <= 0x39)
 _ORDER = attrgetter("start", "end")
 
 
 class Detectors:
     """The enabled detectors, with levels overridable per detector name."""
 
-    def __init__(
-        self, enabled: Iterable[str] | None = None, levels: Mapping[str, Level] | None = None
-    ) -> None:
+    def __init__(self, enabled: Iterable[str] | None = None, levels: Mapping[str, Level] | None = None) -> None:
         names = set(DETECTOR_ORDER if enabled is None else enabled)
         unknown = names - set(DETECTOR_ORDER)
         if unknown:
@@ -138,14 +147,18 @@ class Detectors:
             return []
         if norm is None:
             norm = normalise(text)
-        hinted: dict[re.Pattern[str], bool] = {}
+        digits = -1
         taken: list[tuple[int, int]] = []
         hits: list[Hit] = []
         for det in self.detectors:
-            hint = hinted.get(det.hint)
-            if hint is None:
-                hint = hinted[det.hint] = det.hint.search(norm) is not None
-            if not hint:
+            if det.min_digits:
+                if digits < 0:  # ASCII digits in the text: bytes.translate deletes the rest, in C
+                    digits = len(norm.encode("utf-8").translate(None, _NOT_DIGITS))
+                if digits < det.min_digits:
+                    continue
+            if det.needs_char and det.needs_char not in norm:
+                continue
+            if det.hint is not None and det.hint.search(norm) is None:
                 continue
             for start, end in det.spans(norm):
                 if any(start < b and a < end for a, b in taken):

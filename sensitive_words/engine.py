@@ -67,7 +67,9 @@ class SensitiveWordEngine:
 
     @classmethod
     def from_files(
-        cls, words: str | Path | Iterable[str | Path], allow: str | Path | Iterable[str | Path] | None = None,
+        cls,
+        words: str | Path | Iterable[str | Path],
+        allow: str | Path | Iterable[str | Path] | None = None,
         **kwargs: bool | Detectors | None,
     ) -> SensitiveWordEngine:
         def paths(arg: str | Path | Iterable[str | Path] | None) -> list[Path]:

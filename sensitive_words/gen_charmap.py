@@ -28,8 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 NOISE_CATEGORIES = frozenset(
-    {"Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf", "Mn",
-     "Me", "Co"}
+    {"Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf", "Mn", "Me", "Co"}
 )
 # Planes 0-2 cover every character that maps (CJK extension B-F sources of OpenCC included).
 LIMIT = 0x30000

@@ -81,9 +81,7 @@ class WordList:
         return cls(name, tuple(entries))
 
     @classmethod
-    def from_file(
-        cls, path: str | Path, name: str | None = None, default_category: str = DEFAULT_CATEGORY
-    ) -> WordList:
+    def from_file(cls, path: str | Path, name: str | None = None, default_category: str = DEFAULT_CATEGORY) -> WordList:
         p = Path(path)
         text = p.read_text(encoding="utf-8-sig")
         loaded = cls.from_lines(text.splitlines(), name or p.stem, default_category)

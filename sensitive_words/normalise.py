@@ -55,8 +55,7 @@ class Folded:
     runs) map position ``j`` to ``j``.
     """
 
-    __slots__ = ("_c1_starts", "_marked", "_run_after", "_run_before", "_run_pos", "data", "latin", "plain",
-                 "text")
+    __slots__ = ("_c1_starts", "_marked", "_run_after", "_run_before", "_run_pos", "data", "latin", "plain", "text")
 
     def __init__(self, original: str) -> None:
         self._build(original.translate(MATCH_TABLE))

@@ -17,7 +17,7 @@ from operator import attrgetter
 
 import ahocorasick
 
-from sensitive_words.hits import Hit
+from sensitive_words.hits import Hit, make_hit
 from sensitive_words.lists import WordEntry
 from sensitive_words.normalise import Folded, fold_word
 
@@ -31,6 +31,7 @@ Candidate = tuple[WordEntry | None, int, tuple[Span, ...], bool, bool]
 
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _ORDER = attrgetter("start", "end")
+_FOUR_BYTE_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")
 
 
 def _candidate(entry: WordEntry | None, key: str, counts: tuple[int, ...]) -> Candidate:
@@ -41,6 +42,15 @@ def _candidate(entry: WordEntry | None, key: str, counts: tuple[int, ...]) -> Ca
 #: ``Matcher.scan``: hits, spans of whitelisted phrases, and the folded text (None when nothing was
 #: scanned), which the detectors' cheap pre-check reads.
 Scan = tuple[list[Hit], list[Span], str | None]
+
+
+def _uniform_width(data: bytes, chars: int) -> int:
+    """1 for ASCII, 3 when every character takes three bytes (CJK), else 0."""
+    if len(data) == chars:
+        return 1
+    if len(data) == 3 * chars and not any(lead in data for lead in _FOUR_BYTE_LEADS):
+        return 3  # no character is longer than three bytes, so none is shorter either
+    return 0
 
 
 def _runs_ok(folded: Folded, first: int, needs: tuple[Span, ...]) -> bool:
@@ -118,14 +128,16 @@ class Matcher:
         runs = folded.has_runs
         if self._scan_bytes:
             data = folded.data
-            one_byte = len(data) == len(folded.text)
+            width = -1  # bytes per character when all characters have the same width, else 0
             used_bytes = used_chars = 0
             last = -1
             for end_byte, (all_need_runs, cands) in self._automaton.iter(folded.latin):
                 if all_need_runs and not runs:
                     continue
-                if one_byte:
-                    last = end_byte
+                if width < 0:
+                    width = _uniform_width(data, len(folded.text))
+                if width:
+                    last = end_byte // width
                 elif end_byte >= used_bytes:  # matches come in order of their end
                     used_chars += len(data[used_bytes : end_byte + 1].decode("utf-8"))
                     used_bytes = end_byte + 1
@@ -161,7 +173,7 @@ class Matcher:
                 if entry is None:
                     allowed.append((start, end))
                 elif not entry.boundary or boundary is None or boundary(text, start, end):
-                    hits.append(Hit(entry.word, entry.category, entry.level, start, end, text[start:end]))
+                    hits.append(make_hit(entry.word, entry.category, entry.level, start, end, text[start:end]))
         if allowed and hits:
             hits = [h for h in hits if not any(a <= h.start and h.end <= b for a, b in allowed)]
         if len(hits) > 1:

@@ -89,6 +89,8 @@ def test_redelivered_message_never_makes_a_second_ticket(ctx: Context) -> None:
     assert again.duplicate and again.actions == []
     with ctx.uow() as uow:
         assert uow.tickets.count() == 1
+        stored = uow.inbound.find("telegram", GROUP.chat_id, "42")
+        assert stored is not None and stored.ticket_id == 1 and stored.kind == "repair"
 
 
 def test_staff_messages_in_groups_are_not_appeals(ctx: Context) -> None:

@@ -7,7 +7,15 @@ import pytest
 from sensitive_words import Level, Matcher, WordEntry, WordList
 
 WORDS = WordList.from_lines(
-    ["垃圾\tabuse\tlog", "赌博\tgambling\tblock", "妈妈\tx", "sb\tabuse", "vx\tad", "6合彩\tgambling", "代开发票\tad\tblock"]
+    [
+        "垃圾\tabuse\tlog",
+        "赌博\tgambling\tblock",
+        "妈妈\tx",
+        "sb\tabuse",
+        "vx\tad",
+        "6合彩\tgambling",
+        "代开发票\tad\tblock",
+    ]
 )
 MATCHER = Matcher(WORDS.entries, ["垃圾分类", "发票"])
 
@@ -91,3 +99,10 @@ def test_long_text_offsets() -> None:
     text = ("供电所通知：明天停电。" * 500) + "赌。博" + ("谢谢大家！" * 500)
     (hit,) = MATCHER.find(text)
     assert text[hit.start : hit.end] == "赌。博" and hit.start == 5500
+
+
+def test_mixed_character_widths() -> None:
+    # 𠀀 (4 bytes) + д (2 bytes) make the byte count a multiple of 3 without every character being 3
+    m = Matcher([WordEntry("赌"), WordEntry("博")])
+    assert [(h.word, h.start) for h in m.find("𠀀赌д博")] == [("赌", 1), ("博", 3)]
+    assert [(h.word, h.start) for h in m.find("ab赌")] == [("赌", 2)]

@@ -39,7 +39,7 @@ def ref_key(word: str) -> tuple[tuple[str, int], ...]:
 
 def ref_occurrences(runs: list[Run], key: tuple[tuple[str, int], ...]) -> list[tuple[int, int]]:
     m = len(key)
-    out = []
+    out: list[tuple[int, int]] = []
     if not m:
         return out
     for r in range(len(runs) - m + 1):
@@ -56,10 +56,10 @@ def ref_occurrences(runs: list[Run], key: tuple[tuple[str, int], ...]) -> list[t
 def reference_find(text: str, entries: list[WordEntry], phrases: list[str]) -> list[tuple[str, int, int]]:
     runs = ref_runs(text)
     chosen: dict[tuple[tuple[str, int], ...], WordEntry] = {}
-    for e in entries:
-        key = ref_key(e.word)
-        if key and (key not in chosen or e.level.rank > chosen[key].level.rank):
-            chosen[key] = e
+    for ent in entries:
+        key = ref_key(ent.word)
+        if key and (key not in chosen or ent.level.rank > chosen[key].level.rank):
+            chosen[key] = ent
     allowed = [span for p in phrases for span in ref_occurrences(runs, ref_key(p))]
     hits = []
     for key, entry in chosen.items():
@@ -74,7 +74,7 @@ def as_tuples(hits: list[Hit]) -> list[tuple[str, int, int]]:
 
 
 # A small alphabet so that random words occur in random texts; every class of character is there.
-CJK = "垃圾赌博妈哈发後后臺台证明"
+CJK = "垃圾赌博妈哈发後后臺台证明д𠀀é"  # with a 2-byte and a 4-byte character
 LATIN = "absABSａｂｓＳ"
 DIGITS = "16１⑥①⑴❶"
 NOISE = " ，。!-.\u200b\u3000😀❤\ufe0f\U000e0020"
@@ -83,9 +83,7 @@ text_chars = st.sampled_from(CJK + LATIN + DIGITS + NOISE)
 words = st.text(word_chars, min_size=1, max_size=4)
 noisy_words = st.text(st.sampled_from(CJK + LATIN + DIGITS + NOISE), min_size=1, max_size=5)
 levels = st.sampled_from(list(Level))
-entries = st.lists(
-    st.builds(WordEntry, st.one_of(words, noisy_words), st.just("c"), levels), min_size=1, max_size=8
-)
+entries = st.lists(st.builds(WordEntry, st.one_of(words, noisy_words), st.just("c"), levels), min_size=1, max_size=8)
 texts = st.text(text_chars, max_size=50)
 
 
