@@ -39,6 +39,21 @@ def classify(
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
+words = typer.Typer(help="Sensitive words.", no_args_is_help=True)
+app.add_typer(words, name="words")
+
+
+@words.command("check")
+def words_check(
+    words_file: str = typer.Option(..., "--words", help="Word list: word[<TAB>category[<TAB>level]] per line."),
+    allow_file: str = typer.Option("", "--allow", help="Whitelist: one phrase per line."),
+) -> None:
+    """Check texts, one per line on stdin; print one JSON object of hits per line."""
+    from sensitive_words.cli import run_check
+
+    raise typer.Exit(run_check(words_file, allow_file or None, sys.stdin, sys.stdout))
+
+
 def main() -> None:
     app()
 

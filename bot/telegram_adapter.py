@@ -9,17 +9,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable
 
-from telegram import (
-    BotCommand,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    ReplyParameters,
-    Update,
-)
-from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
+from telegram import BotCommand, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -31,11 +23,11 @@ from telegram.ext import (
 )
 
 from bot import telegram_convert as convert
+from bot.telegram_delivery import TelegramDelivery
 from handlers import router
 from handlers.commands.table import COMMANDS
 from handlers.context import Context
-from handlers.privacy import mask_text
-from handlers.types import Action, BotMembership, ChatRef, Delete, Outcome, Send
+from handlers.types import Outcome
 
 log = logging.getLogger(__name__)
 Ctx = ContextTypes.DEFAULT_TYPE
@@ -45,9 +37,11 @@ class TelegramAdapter:
     def __init__(self, core: Context, *, welcome: bool = True) -> None:
         self.core = core
         self.welcome = welcome
+        self.delivery: TelegramDelivery | None = None
 
     def register(self, application: Application) -> None:
         """Every handler the bot has, in one place."""
+        self.delivery = TelegramDelivery(application.bot, self.core)
         text_updates = filters.UpdateType.MESSAGE
         application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
         application.add_handler(MessageHandler(
@@ -92,53 +86,8 @@ class TelegramAdapter:
             await query.answer(self.core.texts("button.refused"), show_alert=False)
 
     async def _run(self, context: Ctx, core_call: Callable[[], Outcome]) -> None:
-        """The core does blocking database work: keep it off the event loop, then act on its outcome."""
+        """The core does blocking database work: keep it off the event loop, then queue its actions."""
         outcome = await asyncio.to_thread(core_call)
-        await self.execute(context, outcome.actions)
-
-    async def execute(self, context: Ctx, actions: Sequence[Action]) -> None:
-        for action in actions:
-            try:
-                await self._carry_out(context, action)
-            except ChatMigrated as exc:
-                await self._follow_migration(context, action, exc.new_chat_id)
-            except Forbidden as exc:
-                await self._lost_chat(action.chat, str(exc))
-            except TelegramError as exc:
-                log.error("could not %s in chat %s: %s", type(action).__name__, action.chat.chat_id, exc)
-
-    async def _carry_out(self, context: Ctx, action: Action) -> None:
-        if isinstance(action, Delete):
-            await context.bot.delete_message(int(action.chat.chat_id), int(action.message_id))
-            return
-        markup = None
-        if action.buttons:
-            markup = InlineKeyboardMarkup([[InlineKeyboardButton(b.text, callback_data=b.data) for b in row]
-                                           for row in action.buttons])
-        reply = None
-        if action.reply_to_message_id and action.reply_to_message_id.isdigit():
-            reply = ReplyParameters(int(action.reply_to_message_id), allow_sending_without_reply=True)
-        try:
-            await context.bot.send_message(int(action.chat.chat_id), action.text, reply_parameters=reply,
-                                           reply_markup=markup)
-        except BadRequest as exc:
-            if "chat not found" in str(exc).lower():
-                raise Forbidden(str(exc)) from exc
-            raise
-        log.debug("sent to %s: %s", action.chat.chat_id, mask_text(action.text[:80]))
-
-    async def _follow_migration(self, context: Ctx, action: Action, new_chat_id: int) -> None:
-        from handlers.types import ChatMigrated as Migrated
-
-        new = convert.chat_ref(new_chat_id)
-        await asyncio.to_thread(router.chat_migrated, Migrated(action.chat, new), self.core)
-        if isinstance(action, Send):
-            moved = Send(new, action.text, None, action.buttons)  # the old message ids do not carry over
-            await self.execute(context, [moved])
-
-    async def _lost_chat(self, chat: ChatRef, reason: str) -> None:
-        """Kicked from a group (or a user who never started the bot): stop treating it as reachable."""
-        log.warning("chat %s unreachable: %s", chat.chat_id, reason)
-        if chat.chat_id.startswith("-"):
-            gone = BotMembership(chat, False, datetime.now(UTC))
-            await asyncio.to_thread(router.bot_membership, gone, self.core)
+        if self.delivery is None:
+            raise RuntimeError("register() the adapter with an Application first")
+        self.delivery.execute(outcome.queued)

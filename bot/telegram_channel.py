@@ -37,6 +37,8 @@ class TelegramChannel:
         self.core = core
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self.sweep_interval = 30.0
 
     @property
     def webhook_mode(self) -> bool:
@@ -55,6 +57,10 @@ class TelegramChannel:
         await self.adapter.announce_commands(self.application)
         if replayed := await replay_parked(self.processor):
             log.info("telegram: replayed %d parked updates", replayed)
+        assert self.adapter.delivery is not None
+        if resumed := await self.adapter.delivery.resume():
+            log.info("telegram: resuming %d unsent messages from the outbox", resumed)
+        self._sweeper = asyncio.create_task(self._sweep_outbox(), name="telegram-outbox-sweep")
         if self.webhook_mode:
             secret = self.settings.webhook_secret
             await self.application.bot.set_webhook(
@@ -67,9 +73,21 @@ class TelegramChannel:
         self._task = asyncio.create_task(self.poller.run(self._stop), name="telegram-poller")
         log.info("telegram: polling as @%s", self.core.bot_username)
 
+    async def _sweep_outbox(self) -> None:
+        """Retry rows left pending by transient failures (network, 429 past the retries)."""
+        assert self.adapter.delivery is not None
+        while True:
+            await asyncio.sleep(self.sweep_interval)
+            try:
+                await self.adapter.delivery.resume(min_age=self.sweep_interval)
+            except Exception:  # the database may be briefly away; the next sweep tries again
+                log.exception("outbox sweep failed")
+
     async def stop(self, grace: float = 30.0) -> None:
-        """Finish the batch in hand (its updates confirmed on the next start at worst), then shut down."""
+        """Finish the updates in hand and the queued sends, then shut down."""
         self._stop.set()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if self._task is not None:
             deadline = asyncio.get_running_loop().time() + grace
             while not self._task.done() and self.poller.in_batch and asyncio.get_running_loop().time() < deadline:
@@ -78,5 +96,7 @@ class TelegramChannel:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await self._task
+        assert self.adapter.delivery is not None
+        await self.adapter.delivery.sender.drain()
         await self.application.stop()
         await self.application.shutdown()

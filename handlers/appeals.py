@@ -11,6 +11,7 @@ import logging
 from handlers.classifier import Classification
 from handlers.context import Context
 from handlers.extraction import Extracted, extract
+from handlers.outbox import queue
 from handlers.privacy import mask_text
 from handlers.tickets import open_ticket, remember_contact
 from handlers.types import Incoming, Kind, Outcome, Send
@@ -41,6 +42,7 @@ def handle_group_message(incoming: Incoming, ctx: Context) -> Outcome:
             return Outcome(kind=verdict.kind)
         outcome = _route(uow, ctx, incoming, text, verdict, found, group.id)
         inbound.ticket_id = int(outcome.ticket_number) if outcome.ticket_number else None
+        queue(uow, outcome, now)
         uow.commit()
     log.info("message %s/%s → %s %s", incoming.chat.chat_id, incoming.message_id,
              verdict.kind.value, outcome.ticket_number or "")

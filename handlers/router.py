@@ -12,6 +12,7 @@ from handlers.appeals import handle_group_message
 from handlers.commands.base import Command, CommandCall, ParsedCommand, Refusal, UsageError, parse_command
 from handlers.commands.table import BY_NAME
 from handlers.context import Context
+from handlers.outbox import queue
 from handlers.types import (
     Action,
     BotMembership,
@@ -62,8 +63,9 @@ def run_command(incoming: Incoming, parsed: ParsedCommand, ctx: Context) -> Outc
             actions = [call.reply(ctx.texts("cmd.refused", command=f"/{parsed.name}"))]
         else:
             actions = _run(call, command)
+        outcome = queue(uow, Outcome(actions=actions), ctx.clock())
         uow.commit()
-    return Outcome(actions=list(actions))
+    return outcome
 
 
 def _run(call: CommandCall, command: Command) -> list[Action]:
@@ -96,10 +98,12 @@ def member_changed(event: MemberChange, ctx: Context, welcome: bool = True) -> O
         elif not event.joined and current is not None:
             current.left_at = event.at
             uow.groups.add_member(current)
+        outcome = Outcome()
+        if newly_joined and welcome:
+            outcome.actions.append(Send(event.chat, ctx.texts("cmd.out.welcome", name=event.user.display_name)))
+        queue(uow, outcome, ctx.clock())
         uow.commit()
-    if newly_joined and welcome:
-        return Outcome(actions=[Send(event.chat, ctx.texts("cmd.out.welcome", name=event.user.display_name))])
-    return Outcome()
+    return outcome
 
 
 def bot_membership(event: BotMembership, ctx: Context) -> Outcome:
@@ -109,10 +113,12 @@ def bot_membership(event: BotMembership, ctx: Context) -> Outcome:
         group = uow.groups.ensure(event.chat.platform, event.chat.chat_id, event.chat_title, event.at)
         group.active, group.updated_at = event.present, event.at
         uow.groups.save(group)
+        outcome = Outcome()
+        if event.present and not was_present:  # a repeated "added" event does not greet twice
+            outcome.actions.append(Send(event.chat, ctx.texts("cmd.out.bot_joined", station=ctx.station_name)))
+        queue(uow, outcome, ctx.clock())
         uow.commit()
-    if not event.present or was_present:  # a repeated "added" event does not greet twice
-        return Outcome()
-    return Outcome(actions=[Send(event.chat, ctx.texts("cmd.out.bot_joined", station=ctx.station_name))])
+    return outcome
 
 
 def chat_migrated(event: ChatMigrated, ctx: Context) -> Outcome:

@@ -94,11 +94,20 @@ class Delete:
 Action = Send | Delete
 
 
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """An action stored in the outbox with the change that caused it; the edge sends it and marks it."""
+
+    outbox_id: int
+    action: Action
+
+
 @dataclass(slots=True)
 class Outcome:
     """What handling one message produced: actions to carry out and facts for logs and tests."""
 
     actions: list[Action] = field(default_factory=list)
+    queued: list[Queued] = field(default_factory=list)
     ticket_number: str | None = None
     kind: Kind = Kind.NONE
     duplicate: bool = False

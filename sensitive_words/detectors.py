@@ -113,8 +113,9 @@ DETECTORS: tuple[Detector, ...] = (
     Detector("qq", "contact", Level.REVIEW, QQ, min_digits=5, hint=re.compile(_QQ_CUES)),
 )
 DETECTOR_ORDER = tuple(d.name for d in DETECTORS)
-_ASCII_ALNUM = re.compile("[0-9a-z]")
-_NOT_DIGITS = bytes(b for b in range(256) if not 0x30 <= b <= 0x39)
+_ASCII_ALNUM = re.compile("[0-9a-z\x02]")  # \x02: normalise.OTHER_ALNUM in a matcher's folded text
+# A number of N digits, separators included, is a run of at least N digits, spaces and dashes.
+_DIGIT_GROUPS = bytes(0x30 if 0x30 <= b <= 0x39 or b in b" -\t" else 0x78 for b in range(256))
 _ORDER = attrgetter("start", "end")
 
 
@@ -147,15 +148,14 @@ class Detectors:
             return []
         if norm is None:
             norm = normalise(text)
-        digits = -1
+        # digits and separators become "0", all else "x" (bytes.translate, in C): a number of N
+        # digits needs a run of N zeros
+        groups = norm.encode("utf-8").translate(_DIGIT_GROUPS)
         taken: list[tuple[int, int]] = []
         hits: list[Hit] = []
         for det in self.detectors:
-            if det.min_digits:
-                if digits < 0:  # ASCII digits in the text: bytes.translate deletes the rest, in C
-                    digits = len(norm.encode("utf-8").translate(None, _NOT_DIGITS))
-                if digits < det.min_digits:
-                    continue
+            if det.min_digits and b"0" * det.min_digits not in groups:
+                continue
             if det.needs_char and det.needs_char not in norm:
                 continue
             if det.hint is not None and det.hint.search(norm) is None:

@@ -70,8 +70,12 @@ class SensitiveWordEngine:
         cls,
         words: str | Path | Iterable[str | Path],
         allow: str | Path | Iterable[str | Path] | None = None,
-        **kwargs: bool | Detectors | None,
+        *,
+        detectors: Detectors | None = None,
+        use_jieba: bool = True,
     ) -> SensitiveWordEngine:
+        """Lists read from files (one path or several); their files are read again by ``reload``."""
+
         def paths(arg: str | Path | Iterable[str | Path] | None) -> list[Path]:
             if arg is None:
                 return []
@@ -80,13 +84,14 @@ class SensitiveWordEngine:
         return cls(
             [WordList.from_file(p) for p in paths(words)],
             [Whitelist.from_file(p) for p in paths(allow)],
-            **kwargs,  # type: ignore[arg-type]
+            detectors=detectors,
+            use_jieba=use_jieba,
         )
 
     @classmethod
-    def starter(cls, **kwargs: bool | Detectors | None) -> SensitiveWordEngine:
+    def starter(cls, *, detectors: Detectors | None = None, use_jieba: bool = True) -> SensitiveWordEngine:
         """The shipped starter list and whitelist (data/starter_*.txt)."""
-        return cls.from_files(STARTER_WORDS, STARTER_WHITELIST, **kwargs)
+        return cls.from_files(STARTER_WORDS, STARTER_WHITELIST, detectors=detectors, use_jieba=use_jieba)
 
     # -- matching ----------------------------------------------------------------------------------
     def find(self, text: str) -> list[Hit]:

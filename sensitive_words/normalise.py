@@ -9,6 +9,10 @@ Folding a text is done in three steps, each cheap in C and each reversible for a
 3. runs of one repeated character collapse to one character; the run lengths are kept, both to
    give a hit its full extent and to let a word with a doubled character (妈妈) require the run.
 
+A matcher folds with its own table (``alphabet_table``), where every character that occurs in none
+of its keys becomes one stand-in: the automaton then reads one byte for it instead of three, and its
+runs need no collapsing.
+
 A word is folded the same way (``fold_word``), giving its folded key and the run length each key
 character needs at least.
 """
@@ -17,11 +21,17 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
 from itertools import accumulate
 
 from sensitive_words.charmap import ASTRAL_NOISE, DETECT_TABLE, MATCH_TABLE, NOISE
 
+#: Stand-ins a matcher's own table may use for characters in none of its keys: OTHER for any such
+#: character, OTHER_ALNUM for an ASCII letter or digit (which still bounds ASCII words). A stretch of
+#: them collapses like any run (nothing can match inside it anyway).
+OTHER = "\x01"
+OTHER_ALNUM = "\x02"
 _REPEAT = re.compile(r"(.)\1", re.S)
 _RUNS = re.compile(r"(.)\1+", re.S)
 
@@ -47,6 +57,33 @@ def fold_word(word: str) -> tuple[str, tuple[int, ...]]:
     return "".join(chars), tuple(counts)
 
 
+@cache
+def _other_table() -> tuple[list[int], dict[int, list[int]]]:
+    """MATCH_TABLE with every non-noise character as a stand-in, and the sources of each target."""
+    other, other_alnum = ord(OTHER), ord(OTHER_ALNUM)
+    base: list[int] = []
+    sources: dict[int, list[int]] = {}
+    for cp, target in enumerate(MATCH_TABLE):
+        if target == 0:
+            base.append(0)
+            continue
+        base.append(other_alnum if 0x30 <= target <= 0x39 or 0x61 <= target <= 0x7A else other)
+        sources.setdefault(target, []).append(cp)
+    return base, sources
+
+
+def alphabet_table(alphabet: Iterable[str]) -> list[int]:
+    """``MATCH_TABLE`` narrowed to the characters of a matcher's keys: every other character becomes
+    OTHER (or OTHER_ALNUM for an ASCII letter or digit), one byte instead of three for the automaton."""
+    base, sources = _other_table()
+    table = base.copy()
+    for ch in set(alphabet):
+        cp = ord(ch)
+        for src in sources.get(cp, ()):
+            table[src] = cp
+    return table
+
+
 class Folded:
     """A text folded for matching, with the maps back to the original.
 
@@ -55,10 +92,23 @@ class Folded:
     runs) map position ``j`` to ``j``.
     """
 
-    __slots__ = ("_c1_starts", "_marked", "_run_after", "_run_before", "_run_pos", "data", "latin", "plain", "text")
+    __slots__ = (
+        "_c1",
+        "_c1_starts",
+        "_marked",
+        "_run_after",
+        "_run_before",
+        "_run_pos",
+        "data",
+        "has_runs",
+        "latin",
+        "plain",
+        "run_chars",
+        "text",
+    )
 
-    def __init__(self, original: str) -> None:
-        self._build(original.translate(MATCH_TABLE))
+    def __init__(self, original: str, table: Sequence[int] = MATCH_TABLE) -> None:
+        self._build(original.translate(table))
 
     def _build(self, marked: str) -> None:
         if NOISE in marked:
@@ -68,12 +118,20 @@ class Folded:
             compact = marked
             self._marked = None
         self._c1_starts: list[int] | None = None
-        first = _REPEAT.search(compact)
-        if first is None:
-            self._run_pos: list[int] | None = None
+        self._run_pos: list[int] | None = None
+        if _REPEAT.search(compact) is None:
+            self._c1: str | None = None
+            self.run_chars: list[str] = []
+            self.has_runs = False
             self.plain = self._marked is None
         else:
-            compact = self._collapse(compact, first.start())
+            # split() with the run's character captured, joined again, collapses every run in C;
+            # where the runs are is worked out only if a hit needs it (_run_table)
+            self._c1 = compact
+            parts = _RUNS.split(compact)
+            self.run_chars = parts[1::2]
+            compact = "".join(parts)
+            self.has_runs = True
             self.plain = False
         data = compact.encode("utf-8")
         if b"\xf3" in data or b"\xf4" in data:  # U+C0000 and above: maybe astral noise
@@ -85,46 +143,42 @@ class Folded:
         self.data = data
         self.latin = data.decode("latin-1")
 
-    def _collapse(self, c1: str, start: int) -> str:
-        pieces: list[str] = []
-        pos: list[int] = []
-        before: list[int] = []  # characters removed before each run
-        after: list[int] = []  # ... up to the end of each run
-        prev = removed = 0
-        for m in _RUNS.finditer(c1, start):
-            a, b = m.span()
-            pieces.append(c1[prev : a + 1])
-            pos.append(a - removed)
-            before.append(removed)
-            removed += b - a - 1
-            after.append(removed)
-            prev = b
-        pieces.append(c1[prev:])
-        self._run_pos, self._run_before, self._run_after = pos, before, after
-        return "".join(pieces)
-
-    @property
-    def has_runs(self) -> bool:
-        return self._run_pos is not None
+    def _run_table(self) -> list[int]:
+        """Folded position of each run; ``_run_before``/``_run_after``: characters removed before it
+        and up to its end."""
+        if self._run_pos is None:
+            pos: list[int] = []
+            before: list[int] = []
+            after: list[int] = []
+            removed = 0
+            for m in _RUNS.finditer(self._c1 or ""):
+                a, b = m.span()
+                pos.append(a - removed)
+                before.append(removed)
+                removed += b - a - 1
+                after.append(removed)
+            self._run_pos, self._run_before, self._run_after = pos, before, after
+        return self._run_pos
 
     def runs(self) -> Iterator[tuple[int, int]]:
         """Folded position and length of each run of a repeated character."""
-        if self._run_pos is not None:
-            for pos, before, after in zip(self._run_pos, self._run_before, self._run_after, strict=True):
+        if self.has_runs:
+            rp = self._run_table()
+            for pos, before, after in zip(rp, self._run_before, self._run_after, strict=True):
                 yield pos, after - before + 1
 
     def run_length(self, j: int) -> int:
         """How many times the folded character at ``j`` is repeated in the text (1 if not)."""
-        rp = self._run_pos
-        if rp is None:
+        if not self.has_runs:
             return 1
+        rp = self._run_table()
         k = bisect_right(rp, j) - 1
         return self._run_after[k] - self._run_before[k] + 1 if k >= 0 and rp[k] == j else 1
 
     def span(self, first: int, last: int) -> tuple[int, int]:
         """Original ``[start, end)`` of the folded characters ``first..last`` (inclusive)."""
-        rp = self._run_pos
-        if rp is not None:
+        if self.has_runs:
+            rp = self._run_table()
             # the first character of a run starts where its run starts; the last ends where it ends
             k = bisect_right(rp, first) - 1
             if k >= 0:

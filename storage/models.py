@@ -176,3 +176,28 @@ class FailedUpdate(SQLModel, table=True):
     error: str = ""
     failed_at: datetime
     replayed_at: datetime | None = None
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to send, written in the same transaction as the change that caused it.
+
+    Sent rows get `sent_at`; rows still pending after a crash are sent when the service starts again.
+    """
+
+    __tablename__ = "outbox_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    chat_id: str = Field(max_length=64, index=True)
+    action: str = Field(default="send", max_length=10)  # send | delete
+    text: str = ""
+    reply_to_message_id: str | None = Field(default=None, max_length=64)
+    message_id: str | None = Field(default=None, max_length=64)  # the message to delete
+    buttons: list[list[dict[str, str]]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+    attempts: int = 0
+    sent_at: datetime | None = None
+    failed_at: datetime | None = None
+    error: str = ""
+
+    __table_args__ = (Index("ix_outbox_pending", "platform", "sent_at", "failed_at"),)

@@ -16,6 +16,7 @@ from storage.models import (
     FailedUpdate,
     GroupMember,
     InboundMessage,
+    OutboxMessage,
     Staff,
     Station,
     Ticket,
@@ -126,6 +127,7 @@ class Groups(_Repo):
         )
         old_group.chat_id, old_group.updated_at = new_chat_id, now
         self._save(old_group)
+        Outbox(self.session).move_chat(platform, old_chat_id, new_chat_id)
 
     def open_membership(self, group_id: int, user_id: str) -> GroupMember | None:
         return self.session.exec(
@@ -247,3 +249,35 @@ class FailedUpdates(_Repo):
         return self.session.exec(
             select(FailedUpdate).where(col(FailedUpdate.replayed_at).is_(None)).order_by(col(FailedUpdate.id))
         ).all()
+
+
+class Outbox(_Repo):
+    def add(self, row: OutboxMessage) -> OutboxMessage:
+        return self._save(row)
+
+    def pending(self, platform: str, created_before: datetime | None = None,
+                limit: int = 1000) -> Sequence[OutboxMessage]:
+        query = select(OutboxMessage).where(OutboxMessage.platform == platform)
+        if created_before is not None:
+            query = query.where(OutboxMessage.created_at < created_before)
+        return self.session.exec(
+            query
+            .where(col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.failed_at).is_(None))
+            .order_by(col(OutboxMessage.id)).limit(limit)
+        ).all()
+
+    def mark_sent(self, row_id: int, now: datetime) -> None:
+        self.session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == row_id)
+                             .values(sent_at=now, attempts=OutboxMessage.attempts + 1))
+
+    def mark_failed(self, row_id: int, now: datetime, error: str) -> None:
+        self.session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == row_id)
+                             .values(failed_at=now, error=error[:500], attempts=OutboxMessage.attempts + 1))
+
+    def move_chat(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
+        self.session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.platform) == platform, col(OutboxMessage.chat_id) == old_chat_id)
+            .where(col(OutboxMessage.sent_at).is_(None))
+            .values(chat_id=new_chat_id, reply_to_message_id=None)
+        )

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from storage.repositories import Customers, FailedUpdates, Groups, Inbound, Staffs, Stations, Tickets
+from storage.repositories import Customers, FailedUpdates, Groups, Inbound, Outbox, Staffs, Stations, Tickets
 
 __all__ = ["IntegrityError", "UnitOfWork"]
 
@@ -26,6 +26,7 @@ class UnitOfWork:
         self.tickets = Tickets(self.session)
         self.inbound = Inbound(self.session)
         self.failed_updates = FailedUpdates(self.session)
+        self.outbox = Outbox(self.session)
         return self
 
     def __exit__(

@@ -120,3 +120,19 @@ def test_classify_evaluate_prints_precision_and_recall() -> None:
     holdout = Path(__file__).parent / "data" / "appeals_holdout.tsv"
     code, out = gridbot("classify", "--evaluate", str(holdout))
     assert code == 0 and "precision" in out and "repair" in out
+
+
+def test_words_check_prints_hits_with_offsets_into_the_original() -> None:
+    from sensitive_words.data import __file__ as data_init
+
+    data = Path(data_init).parent
+    text = "加我微信abc12345领取电费补贴\n垃圾分类做得好\n"
+    proc = subprocess.run([sys.executable, "-m", "bot.cli", "words", "check", "--words",
+                           str(data / "starter_words.txt"), "--allow", str(data / "starter_whitelist.txt")],
+                          input=text, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    first, second = (json.loads(line) for line in proc.stdout.splitlines())
+    original = text.splitlines()[0]
+    assert {h["word"] for h in first["hits"]} >= {"wechat", "领取电费补贴"}
+    assert all(original[h["start"]:h["end"]] == h["text"] for h in first["hits"])
+    assert second == {"line": 2, "hits": []}  # 垃圾分类 is whitelisted

@@ -6,6 +6,7 @@ more than 64 children, and the text is folded (see ``normalise.Folded``), encode
 scanned once. UTF-8 is self-synchronising, so every match starts and ends on a character boundary;
 byte offsets become character offsets incrementally (matches come in order of their end), and
 ``Folded.span`` maps them back to the original text. Whitelist phrases live in the same automaton.
+Each matcher folds with its own table, where characters in none of its keys are one-byte stand-ins.
 
 A ``Matcher`` never changes after it is built: the engine swaps in a new one to change lists.
 """
@@ -19,7 +20,7 @@ import ahocorasick
 
 from sensitive_words.hits import Hit, make_hit
 from sensitive_words.lists import WordEntry
-from sensitive_words.normalise import Folded, fold_word
+from sensitive_words.normalise import OTHER_ALNUM, Folded, alphabet_table, fold_word
 
 #: ``boundary(text, start, end) -> bool``: True when the hit sits on word boundaries.
 BoundaryCheck = Callable[[str, int, int], bool]
@@ -30,6 +31,7 @@ Span = tuple[int, int]
 Candidate = tuple[WordEntry | None, int, tuple[Span, ...], bool, bool]
 
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_ALNUM_NEIGHBOUR = _ASCII_ALNUM | {OTHER_ALNUM}
 _ORDER = attrgetter("start", "end")
 _FOUR_BYTE_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")
 
@@ -57,6 +59,28 @@ def _runs_ok(folded: Folded, first: int, needs: tuple[Span, ...]) -> bool:
     return all(folded.run_length(first + offset) >= count for offset, count in needs)
 
 
+def _keys(entries: Iterable[WordEntry], phrases: Iterable[str]) -> tuple[dict[str, list[Candidate]], int, int]:
+    """Candidates by folded key. Entries folding alike (赌博, 賭博, 赌 博) keep the strongest level."""
+    chosen: dict[tuple[str, tuple[int, ...]], WordEntry] = {}
+    for entry in entries:
+        key, counts = fold_word(entry.word)
+        if not key:
+            continue  # only noise: nothing can ever match it
+        old = chosen.get((key, counts))
+        if old is None or entry.level.rank > old.level.rank:
+            chosen[(key, counts)] = entry
+    table: dict[str, list[Candidate]] = {}
+    for (key, counts), entry in chosen.items():
+        table.setdefault(key, []).append(_candidate(entry, key, counts))
+    allowed = set()
+    for phrase in phrases:
+        key, counts = fold_word(phrase)
+        if key and (key, counts) not in allowed:
+            allowed.add((key, counts))
+            table.setdefault(key, []).append(_candidate(None, key, counts))
+    return table, len(chosen), len(allowed)
+
+
 class Matcher:
     """Finds every listed word in a text, except those inside an occurrence of a whitelisted phrase."""
 
@@ -66,23 +90,7 @@ class Matcher:
         phrases: Iterable[str] = (),
         boundary: BoundaryCheck | None = None,
     ) -> None:
-        chosen: dict[tuple[str, tuple[int, ...]], WordEntry] = {}
-        for entry in entries:
-            key, counts = fold_word(entry.word)
-            if not key:
-                continue  # only noise: nothing can ever match it
-            old = chosen.get((key, counts))
-            if old is None or entry.level.rank > old.level.rank:
-                chosen[(key, counts)] = entry
-        table: dict[str, list[Candidate]] = {}
-        for (key, counts), entry in chosen.items():
-            table.setdefault(key, []).append(_candidate(entry, key, counts))
-        allowed = set()
-        for phrase in phrases:
-            key, counts = fold_word(phrase)
-            if key and (key, counts) not in allowed:
-                allowed.add((key, counts))
-                table.setdefault(key, []).append(_candidate(None, key, counts))
+        table, self.word_count, self.phrase_count = _keys(entries, phrases)
         automaton = ahocorasick.Automaton()
         # A word that folds to one repeated character (哈哈, 妈妈) is a run of that character: it is
         # looked up in the text's few runs rather than matched at every single 哈 or 妈.
@@ -102,10 +110,9 @@ class Matcher:
         if self._scan_bytes:
             automaton.make_automaton()
         self._automaton = automaton
+        self._table = alphabet_table(ch for key in table for ch in key)
         self._empty = not table
         self._boundary = boundary
-        self.word_count = len(chosen)
-        self.phrase_count = len(allowed)
 
     def find(self, text: str) -> list[Hit]:
         """Hits in order of position, whitelisted ones dropped."""
@@ -115,7 +122,7 @@ class Matcher:
         """Hits (whitelisted ones dropped), spans of the whitelisted phrases found, folded text."""
         if self._empty or not text:
             return [], [], None
-        folded = Folded(text)
+        folded = Folded(text, self._table)
         found = self._locate(folded)
         if not found:
             return [], [], folded.text
@@ -143,7 +150,7 @@ class Matcher:
                     used_bytes = end_byte + 1
                     last = used_chars - 1
                 found.append((last, cands))
-        if runs and self._run_words:
+        if runs and self._run_words and not self._run_words.keys().isdisjoint(folded.run_chars):
             for pos, _length in folded.runs():
                 run_cands = self._run_words.get(folded.text[pos])
                 if run_cands is not None:
@@ -165,9 +172,9 @@ class Matcher:
                 first = last - width + 1
                 if needs and (not runs or not _runs_ok(folded, first, needs)):
                     continue
-                if ascii_head and first > 0 and folded_text[first - 1] in _ASCII_ALNUM:
+                if ascii_head and first > 0 and folded_text[first - 1] in _ALNUM_NEIGHBOUR:
                     continue
-                if ascii_tail and last + 1 < size and folded_text[last + 1] in _ASCII_ALNUM:
+                if ascii_tail and last + 1 < size and folded_text[last + 1] in _ALNUM_NEIGHBOUR:
                     continue
                 start, end = (first, last + 1) if plain else folded.span(first, last)
                 if entry is None:

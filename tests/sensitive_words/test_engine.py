@@ -118,3 +118,14 @@ def test_matching_never_blocks_while_lists_change() -> None:
         t.join()
     assert not errors
     assert seen <= {("赌博",), ("赌博", "网赌")}
+
+
+def test_jieba_drops_boundary_straddling_hits_only_for_flagged_words() -> None:
+    flagged = WordList.from_lines(["证明\t\t\tboundary"])
+    plain = WordList.from_lines(["证明"])
+    engine = SensitiveWordEngine([flagged], detectors=NO_DETECTORS)
+    assert words(engine, "结婚证明天交") == []  # 结婚/证/明天/交
+    assert words(engine, "请交结婚证明") == ["证明"]
+    assert words(SensitiveWordEngine([plain], detectors=NO_DETECTORS), "结婚证明天交") == ["证明"]
+    no_jieba = SensitiveWordEngine([flagged], detectors=NO_DETECTORS, use_jieba=False)
+    assert words(no_jieba, "结婚证明天交") == ["证明"]

@@ -1,15 +1,15 @@
 """initial tables
 
-Revision ID: 1d598b986916
+Revision ID: 38fb840cf84a
 Revises: 
-Create Date: 2026-11-24 23:23:03.418298
+Create Date: 2026-11-24 23:51:19.458784
 """
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '1d598b986916'
+revision = '38fb840cf84a'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -27,6 +27,26 @@ def upgrade() -> None:
     sa.Column('replayed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('outbox_message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('platform', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('chat_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('reply_to_message_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('buttons', sa.JSON(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('failed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_message_chat_id'), ['chat_id'], unique=False)
+        batch_op.create_index('ix_outbox_pending', ['platform', 'sent_at', 'failed_at'], unique=False)
+
     op.create_table('station',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
@@ -234,5 +254,10 @@ def downgrade() -> None:
 
     op.drop_table('area')
     op.drop_table('station')
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_pending')
+        batch_op.drop_index(batch_op.f('ix_outbox_message_chat_id'))
+
+    op.drop_table('outbox_message')
     op.drop_table('failed_update')
     # ### end Alembic commands ###
