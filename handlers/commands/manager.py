@@ -80,43 +80,46 @@ def accept(call: CommandCall) -> list[Action]:
     found.first_response_at = found.first_response_at or now
     _log(call, found, "accepted", "")
     name = call.staff.name
-    out: list[Action] = [call.reply(call.t("cmd.out.accepted", number=found.id, name=name))]
-    out.append(Send(_customer_chat(found), call.t("cmd.out.accepted_customer", number=found.id, name=name),
-                    reply_to_message_id=found.source_message_id))
-    return out
+    return [call.reply(call.t("cmd.out.accepted", number=found.id, name=name)),
+            _to_customer(found, call.t("cmd.out.accepted_customer", number=found.id, name=name))]
 
 
 def reply(call: CommandCall) -> list[Action]:
-    number, _, text = call.args.partition(" ")
-    if not text.strip():
-        raise UsageError
-    found = _find(call, number)
-    _require(call, found, OPEN_STATUSES, "reply")
+    found, text = _ticket_and_text(call, "reply")
     now = call.ctx.clock()
     found.first_response_at = found.first_response_at or now
     if found.status in ("new", "accepted", "reopened"):
         found.status = "in_progress"
     found.updated_at = now
-    _log(call, found, "replied", text.strip())
-    public = call.t("cmd.out.reply_customer", number=found.id, text=text.strip())
-    return [Send(_customer_chat(found), mask_text(public), reply_to_message_id=found.source_message_id),
+    _log(call, found, "replied", text)
+    return [_to_customer(found, call.t("cmd.out.reply_customer", number=found.id, text=text)),
             call.reply(call.t("cmd.out.replied", number=found.id))]
 
 
 def resolve(call: CommandCall) -> list[Action]:
-    number, _, note = call.args.partition(" ")
-    if not note.strip():
-        raise UsageError
-    found = _find(call, number)
-    _require(call, found, OPEN_STATUSES, "resolve")
+    found, note = _ticket_and_text(call, "resolve")
     now = call.ctx.clock()
     found.status, found.resolved_at, found.updated_at = "resolved", now, now
-    found.resolution = note.strip()
+    found.resolution = note
     found.first_response_at = found.first_response_at or now
-    _log(call, found, "resolved", note.strip())
-    public = call.t("cmd.out.resolved_customer", number=found.id, note=note.strip())
-    return [Send(_customer_chat(found), mask_text(public), reply_to_message_id=found.source_message_id),
+    _log(call, found, "resolved", note)
+    return [_to_customer(found, call.t("cmd.out.resolved_customer", number=found.id, note=note)),
             call.reply(call.t("cmd.out.resolved", number=found.id))]
+
+
+def _ticket_and_text(call: CommandCall, verb: str) -> tuple[Ticket, str]:
+    """`N free text`: the open ticket N and the text, or a usage error / refusal."""
+    number, _, text = call.args.partition(" ")
+    if not text.strip():
+        raise UsageError
+    found = _find(call, number)
+    _require(call, found, OPEN_STATUSES, verb)
+    return found, text.strip()
+
+
+def _to_customer(found: Ticket, text: str) -> Send:
+    """A message in the customer's group, quoting their appeal; numbers masked since the group reads along."""
+    return Send(ChatRef(found.platform, found.chat_id), mask_text(text), reply_to_message_id=found.source_message_id)
 
 
 def _find(call: CommandCall, arg: str) -> Ticket:
@@ -138,10 +141,6 @@ def _log(call: CommandCall, found: Ticket, action: str, note: str) -> None:
     actor = f"staff:{call.staff.id}" if call.staff else "system"
     call.uow.tickets.log(TicketEvent(ticket_id=found.id or 0, at=call.ctx.clock(), actor=actor,
                                      action=action, note=note))
-
-
-def _customer_chat(found: Ticket) -> ChatRef:
-    return ChatRef(found.platform, found.chat_id)
 
 
 def _line(call: CommandCall, found: Ticket) -> str:
