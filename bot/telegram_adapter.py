@@ -34,14 +34,14 @@ Ctx = ContextTypes.DEFAULT_TYPE
 
 
 class TelegramAdapter:
-    def __init__(self, core: Context, *, welcome: bool = True) -> None:
+    def __init__(self, core: Context, application: Application, *, welcome: bool = True) -> None:
         self.core = core
         self.welcome = welcome
-        self.delivery: TelegramDelivery | None = None
+        self.delivery = TelegramDelivery(application.bot, core)
+        self.register(application)
 
     def register(self, application: Application) -> None:
         """Every handler the bot has, in one place."""
-        self.delivery = TelegramDelivery(application.bot, self.core)
         text_updates = filters.UpdateType.MESSAGE
         application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
         application.add_handler(MessageHandler(
@@ -88,6 +88,4 @@ class TelegramAdapter:
     async def _run(self, context: Ctx, core_call: Callable[[], Outcome]) -> None:
         """The core does blocking database work: keep it off the event loop, then queue its actions."""
         outcome = await asyncio.to_thread(core_call)
-        if self.delivery is None:
-            raise RuntimeError("register() the adapter with an Application first")
         self.delivery.execute(outcome.queued)

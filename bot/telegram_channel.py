@@ -30,8 +30,7 @@ class TelegramChannel:
                  poll_timeout: int = 10) -> None:
         self.settings = settings
         self.application = build_application(token, base_url, settings)
-        self.adapter = TelegramAdapter(core, welcome=settings.welcome)
-        self.adapter.register(self.application)
+        self.adapter = TelegramAdapter(core, self.application, welcome=settings.welcome)
         self.processor = UpdateProcessor(self.application, core.uow)
         self.poller = Poller(self.processor, timeout=poll_timeout)
         self.core = core
@@ -57,7 +56,6 @@ class TelegramChannel:
         await self.adapter.announce_commands(self.application)
         if replayed := await replay_parked(self.processor):
             log.info("telegram: replayed %d parked updates", replayed)
-        assert self.adapter.delivery is not None
         if resumed := await self.adapter.delivery.resume():
             log.info("telegram: resuming %d unsent messages from the outbox", resumed)
         self._sweeper = asyncio.create_task(self._sweep_outbox(), name="telegram-outbox-sweep")
@@ -75,7 +73,6 @@ class TelegramChannel:
 
     async def _sweep_outbox(self) -> None:
         """Retry rows left pending by transient failures (network, 429 past the retries)."""
-        assert self.adapter.delivery is not None
         while True:
             await asyncio.sleep(self.sweep_interval)
             try:
@@ -96,7 +93,8 @@ class TelegramChannel:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await self._task
-        assert self.adapter.delivery is not None
+                with contextlib.suppress(Exception):  # confirm what was finished, so a restart skips it
+                    await self.poller.drain()
         await self.adapter.delivery.sender.drain()
         await self.application.stop()
         await self.application.shutdown()
