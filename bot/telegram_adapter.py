@@ -6,7 +6,6 @@ and announced with setMyCommands, so Telegram and the core never disagree about 
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from telegram.ext import (
 
 from bot import telegram_convert as convert
 from bot.telegram_delivery import TelegramDelivery
+from bot.workers import DatabaseWorkers
 from handlers import router
 from handlers.commands.table import COMMANDS
 from handlers.context import Context
@@ -34,10 +34,11 @@ Ctx = ContextTypes.DEFAULT_TYPE
 
 
 class TelegramAdapter:
-    def __init__(self, core: Context, application: Application, *, welcome: bool = True) -> None:
-        self.core = core
+    def __init__(self, core: Context, application: Application, workers: DatabaseWorkers, *,
+                 welcome: bool = True) -> None:
+        self.core, self.workers = core, workers
         self.welcome = welcome
-        self.delivery = TelegramDelivery(application.bot, core)
+        self.delivery = TelegramDelivery(application.bot, core, workers)
         self.register(application)
 
     def register(self, application: Application) -> None:
@@ -87,5 +88,5 @@ class TelegramAdapter:
 
     async def _run(self, context: Ctx, core_call: Callable[[], Outcome]) -> None:
         """The core does blocking database work: keep it off the event loop, then queue its actions."""
-        outcome = await asyncio.to_thread(core_call)
+        outcome = await self.workers.run(core_call)
         self.delivery.execute(outcome.queued)

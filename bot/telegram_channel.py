@@ -13,6 +13,7 @@ from bot.rate_limiter import TelegramRateLimiter
 from bot.telegram_adapter import TelegramAdapter
 from bot.telegram_ingress import ALLOWED_UPDATES, Poller, UpdateProcessor, replay_parked
 from bot.telegram_webhook import webhook_route
+from bot.workers import DatabaseWorkers
 from config.settings import TelegramSettings
 from handlers.context import Context
 
@@ -27,11 +28,11 @@ def build_application(token: str, base_url: str, settings: TelegramSettings) -> 
 
 class TelegramChannel:
     def __init__(self, core: Context, token: str, base_url: str, settings: TelegramSettings,
-                 poll_timeout: int = 10) -> None:
+                 workers: DatabaseWorkers, poll_timeout: int = 10) -> None:
         self.settings = settings
         self.application = build_application(token, base_url, settings)
-        self.adapter = TelegramAdapter(core, self.application, welcome=settings.welcome)
-        self.processor = UpdateProcessor(self.application, core.uow)
+        self.adapter = TelegramAdapter(core, self.application, workers, welcome=settings.welcome)
+        self.processor = UpdateProcessor(self.application, core.uow, workers=workers)
         self.poller = Poller(self.processor, timeout=poll_timeout)
         self.core = core
         self._stop = asyncio.Event()

@@ -8,7 +8,6 @@ the process dies is sent again after the restart: a rare duplicate in a group is
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bot import telegram_convert as convert
 from bot.telegram_sender import ChatOrderedSender
+from bot.workers import DatabaseWorkers
 from handlers import router
 from handlers.context import Context
 from handlers.outbox import pending
@@ -31,8 +31,8 @@ TRANSIENT = (RetryAfter, NetworkError)  # TimedOut is a NetworkError
 
 
 class TelegramDelivery:
-    def __init__(self, bot: Bot, core: Context) -> None:
-        self.bot, self.core = bot, core
+    def __init__(self, bot: Bot, core: Context, workers: DatabaseWorkers) -> None:
+        self.bot, self.core, self.workers = bot, core, workers
         self.sender = ChatOrderedSender()
         self._in_hand: set[int] = set()  # outbox ids queued or being sent by this process
 
@@ -49,7 +49,7 @@ class TelegramDelivery:
         The periodic sweep passes a min_age, so it never races the handler that has just written a row.
         """
         before = datetime.now(UTC) - timedelta(seconds=min_age)
-        rows = await asyncio.to_thread(self._pending, before)
+        rows = await self.workers.run(self._pending, before)
         self.execute(rows)
         return len(rows)
 
@@ -84,7 +84,7 @@ class TelegramDelivery:
                     uow.outbox.mark_failed(outbox_id, now, error)
                 uow.commit()
 
-        await asyncio.to_thread(write)
+        await self.workers.run(write)
 
     async def _carry_out(self, action: Action) -> None:
         chat_id = int(action.chat.chat_id)
@@ -109,7 +109,7 @@ class TelegramDelivery:
     async def _follow_migration(self, item: Queued, new_chat_id: int) -> None:
         """The group became a supergroup: move its records (and pending outbox rows), then send there."""
         new = convert.chat_ref(new_chat_id)
-        await asyncio.to_thread(router.chat_migrated, Migrated(item.action.chat, new), self.core)
+        await self.workers.run(router.chat_migrated, Migrated(item.action.chat, new), self.core)
         if isinstance(item.action, Send):  # the old message ids do not carry over
             moved = Send(new, item.action.text, None, item.action.buttons)
             await self._deliver(Queued(item.outbox_id, moved))
@@ -119,4 +119,4 @@ class TelegramDelivery:
         log.warning("chat %s unreachable: %s", chat.chat_id, reason)
         if chat.chat_id.startswith("-"):
             gone = BotMembership(chat, False, datetime.now(UTC))
-            await asyncio.to_thread(router.bot_membership, gone, self.core)
+            await self.workers.run(router.bot_membership, gone, self.core)

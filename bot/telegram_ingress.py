@@ -20,6 +20,7 @@ from telegram import Update
 from telegram.error import Conflict, NetworkError, TimedOut
 from telegram.ext import Application, ContextTypes
 
+from bot.workers import DatabaseWorkers
 from storage.models import FailedUpdate
 from storage.uow import UnitOfWork
 
@@ -41,8 +42,9 @@ class UpdateProcessor:
     """Runs one update through the handlers; retries a failing one, then parks it in failed_update."""
 
     def __init__(self, application: Application, uow: Callable[[], UnitOfWork],
-                 attempts: int = 3, backoff: float = 0.2) -> None:
+                 attempts: int = 3, backoff: float = 0.2, workers: DatabaseWorkers | None = None) -> None:
         self.application, self.uow = application, uow
+        self.workers = workers or DatabaseWorkers(1)
         self.attempts, self.backoff = attempts, backoff
         application.add_error_handler(record_handler_error)
 
@@ -59,7 +61,7 @@ class UpdateProcessor:
             if not errors:
                 return True
             await asyncio.sleep(self.backoff * 2**attempt)
-        return await asyncio.to_thread(self._park, update, repr(errors[-1]))
+        return await self.workers.run(self._park, update, repr(errors[-1]))
 
     def _park(self, update: Update, error: str) -> bool:
         try:
@@ -88,10 +90,10 @@ async def replay_parked(processor: UpdateProcessor) -> int:
             uow.commit()
 
     replayed = 0
-    for row_id, payload in await asyncio.to_thread(pending):
+    for row_id, payload in await processor.workers.run(pending):
         update = Update.de_json(payload, processor.application.bot)
         if await processor.process(update):  # handled now, or parked afresh under a new row
-            await asyncio.to_thread(mark, row_id)
+            await processor.workers.run(mark, row_id)
             replayed += 1
     return replayed
 
@@ -125,17 +127,15 @@ class Poller:
         return bool(self._in_flight)
 
     async def run(self, stop: asyncio.Event) -> None:
-        bot = self.processor.application.bot
         while not stop.is_set():
             try:
-                updates = await bot.get_updates(offset=self._next_offset(), timeout=self._poll_timeout(),
-                                                allowed_updates=ALLOWED_UPDATES)
+                raw = await self._fetch(self._next_offset(), self._poll_timeout())
             except (TimedOut, NetworkError, Conflict) as exc:
                 log.warning("getUpdates failed (%s); retrying", exc)
                 await asyncio.sleep(self.retry_pause)
                 continue
-            fresh = [u for u in updates if u.update_id not in self._in_flight and u.update_id not in self._finished
-                     and (self.offset is None or u.update_id >= self.offset)]
+            # Updates still in flight come back until confirmed: parse only the new ones.
+            fresh = [Update.de_json(item, self.processor.application.bot) for item in raw if self._is_new(item)]
             for update in fresh:
                 self._start(update)
             if (not fresh and self._in_flight) or len(self._in_flight) >= self.max_in_flight:
@@ -151,6 +151,20 @@ class Poller:
             with contextlib.suppress(TimedOut, NetworkError):
                 await bot.get_updates(offset=self._next_offset(), timeout=0, limit=1,
                                       allowed_updates=ALLOWED_UPDATES)
+
+    async def _fetch(self, offset: int | None, timeout: int) -> list[dict[str, Any]]:
+        """getUpdates without PTB's parsing: Bot.get_updates would build every repeated Update again."""
+        bot = self.processor.application.bot
+        data = {"offset": offset, "timeout": timeout, "allowed_updates": ALLOWED_UPDATES}
+        result = await bot._post("getUpdates", data, read_timeout=timeout + 10)
+        return result if isinstance(result, list) else []
+
+    def _is_new(self, item: dict[str, Any]) -> bool:
+        update_id = item.get("update_id")
+        if not isinstance(update_id, int):
+            return False
+        seen = update_id in self._in_flight or update_id in self._finished
+        return not seen and (self.offset is None or update_id >= self.offset)
 
     def _poll_timeout(self) -> int:
         return 0 if self._in_flight else self.timeout

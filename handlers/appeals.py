@@ -7,6 +7,7 @@ redelivered message (same platform, chat and message id) never opens a second ti
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from handlers.classifier import Classification
 from handlers.context import Context
@@ -26,6 +27,8 @@ def handle_group_message(incoming: Incoming, ctx: Context) -> Outcome:
     verdict = ctx.classifier.classify(text)
     found = extract(text)
     now = ctx.clock()
+    if verdict.kind is Kind.NONE and not found.any:
+        return _chat(incoming, ctx, now)  # most messages: nothing to open, append or say
     with ctx.uow() as uow:
         try:
             inbound = uow.inbound.claim(InboundMessage(
@@ -49,13 +52,21 @@ def handle_group_message(incoming: Incoming, ctx: Context) -> Outcome:
     return outcome
 
 
+def _chat(incoming: Incoming, ctx: Context, now: datetime) -> Outcome:
+    """Ordinary chat changes nothing but the group's record (created on its first message)."""
+    chat = incoming.chat
+    with ctx.uow() as uow:
+        uow.groups.ensure(chat.platform, chat.chat_id, incoming.chat_title, now)
+        uow.commit()
+    return Outcome()
+
+
 def _route(uow: UnitOfWork, ctx: Context, incoming: Incoming, text: str, verdict: Classification,
            found: Extracted, group_id: int | None) -> Outcome:
     since = ctx.clock() - ctx.append_window
     chat, sender = incoming.chat, incoming.sender
     current = uow.tickets.open_for_sender(chat.platform, chat.chat_id, sender.user_id, since)
-    adds_detail = bool(found.account_numbers or found.phones or found.address_hints)
-    if current is not None and (verdict.kind is not Kind.NONE or adds_detail):
+    if current is not None:
         return _append(uow, ctx, incoming, text, verdict, found, current)
     if verdict.kind is Kind.NONE:
         return Outcome()

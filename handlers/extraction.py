@@ -69,6 +69,11 @@ class Extracted:
     phones: tuple[str, ...] = ()
     address_hints: tuple[str, ...] = ()
 
+    @property
+    def any(self) -> bool:
+        """Something worth adding to an open ticket (a 户号, a phone number, an address)."""
+        return bool(self.account_numbers or self.phones or self.address_hints)
+
 
 def extract(text: str) -> Extracted:
     if not isinstance(text, str) or not text:
