@@ -55,9 +55,12 @@ def handle_group_message(incoming: Incoming, ctx: Context) -> Outcome:
 def _chat(incoming: Incoming, ctx: Context, now: datetime) -> Outcome:
     """Ordinary chat changes nothing but the group's record (created on its first message)."""
     chat = incoming.chat
-    with ctx.uow() as uow:
-        uow.groups.ensure(chat.platform, chat.chat_id, incoming.chat_title, now)
-        uow.commit()
+    key = (chat.platform, chat.chat_id, incoming.chat_title)
+    if key not in ctx.known_groups:
+        with ctx.uow() as uow:
+            uow.groups.ensure(chat.platform, chat.chat_id, incoming.chat_title, now)
+            uow.commit()
+        ctx.known_groups.add(key)
     return Outcome()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,3 +30,5 @@ class Context:
     max_text_chars: int = 4000
     clock: Callable[[], datetime] = utc_now
     bot_username: str = ""
+    # Groups already recorded with this title, so plain chat costs no database round trip.
+    known_groups: set[tuple[str, str, str]] = field(default_factory=set)
