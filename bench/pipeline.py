@@ -66,17 +66,15 @@ from sqlmodel import select
 from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
-from bot.bootstrap import load_classifier
+from bot.bootstrap import grid_manager, load_classifier, prepare_database
 from bot.sandbox import SandboxClient
 from bot.service import SANDBOX_TOKEN, Running, serve, start_sandbox
 from bot.telegram_channel import build_application
 from bot.telegram_ingress import Poller, UpdateProcessor
 from config.settings import HttpSettings, Settings, TelegramSettings, load_settings
-from handlers.context import utc_now
 from handlers.types import Kind
 from storage.db import make_engine
-from storage.migrate import upgrade
-from storage.models import InboundMessage, Staff, Ticket
+from storage.models import InboundMessage, Ticket
 from storage.uow import UnitOfWork
 
 Key = tuple[str, str]  # (chat_id, message_id) as the core stores them
@@ -517,13 +515,7 @@ def prepare_settings(directory: Path, args: argparse.Namespace) -> Settings:
     """A fresh, migrated SQLite database with the grid manager as staff (as tests/bot/live.py does)."""
     settings = load_settings(database_url=f"sqlite:///{directory / 'bench.db'}", data_dir=directory,
                              http=HttpSettings(port=0), telegram=telegram_settings(args))
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    with UnitOfWork(engine) as uow:
-        uow.staff.upsert(Staff(platform="telegram", user_id=str(MANAGER), name="李经理", role="grid_manager",
-                               created_at=utc_now()))
-        uow.commit()
-    engine.dispose()
+    prepare_database(settings, grid_manager(MANAGER, "李经理"))
     return settings
 
 

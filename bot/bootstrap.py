@@ -9,11 +9,12 @@ from sqlalchemy.engine import Engine
 
 from config.settings import Settings
 from handlers.classifier import Classifier
-from handlers.context import Context
+from handlers.context import Context, utc_now
 from handlers.deadlines import DeadlineTable
 from handlers.i18n import Texts
 from storage.db import make_engine
-from storage.migrate import ensure_migrated
+from storage.migrate import ensure_migrated, upgrade
+from storage.models import Staff
 from storage.uow import UnitOfWork
 
 
@@ -52,3 +53,21 @@ def load_classifier(path: Path) -> Classifier:
 def build_app(settings: Settings) -> App:
     engine = build_engine(settings)
     return App(settings, engine, build_context(settings, engine))
+
+
+def prepare_database(settings: Settings, *staff: Staff) -> None:
+    """Migrate the database and register staff: the set-up of the demo, the tests and the benchmarks."""
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        with UnitOfWork(engine) as uow:
+            for person in staff:
+                uow.staff.upsert(person)
+            uow.commit()
+    finally:
+        engine.dispose()
+
+
+def grid_manager(user_id: int | str, name: str, grade: str | None = None) -> Staff:
+    return Staff(platform="telegram", user_id=str(user_id), name=name, role="grid_manager", grade=grade,
+                 created_at=utc_now())

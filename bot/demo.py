@@ -15,13 +15,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bot.bootstrap import grid_manager, prepare_database
 from bot.sandbox import SandboxClient
 from bot.service import SANDBOX_BOT_USERNAME, Running, serve
 from config.settings import HttpSettings, Settings, load_settings
-from handlers.context import utc_now
 from storage.db import make_engine
-from storage.migrate import upgrade
-from storage.models import Staff
 from storage.uow import UnitOfWork
 
 MANAGER, WANG, ZHANG, LIU, CHEN = 900001, 100001, 100002, 100003, 100004
@@ -71,13 +69,7 @@ def demo_settings(data_dir: Path) -> Settings:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     settings = load_settings(database_url=f"sqlite:///{database}", http=HttpSettings(port=0))
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    with UnitOfWork(engine) as uow:
-        uow.staff.upsert(Staff(platform="telegram", user_id=str(MANAGER), name="李经理", role="grid_manager",
-                               grade="高级", created_at=utc_now()))
-        uow.commit()
-    engine.dispose()
+    prepare_database(settings, grid_manager(MANAGER, "李经理", grade="高级"))
     return settings
 
 

@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.bootstrap import grid_manager, prepare_database
 from bot.sandbox import SandboxClient
 from bot.service import Running, serve
 from config.settings import HttpSettings, Settings, TelegramSettings, load_settings
-from handlers.context import utc_now
 from storage.db import make_engine
-from storage.migrate import upgrade
-from storage.models import Staff, Ticket
+from storage.models import Ticket
 from storage.uow import UnitOfWork
 
 MANAGER, WANG, ZHANG = 900001, 100001, 100002
@@ -64,13 +63,7 @@ class Live:
 def prepared_settings(tmp_path: Path, **telegram: Any) -> Settings:
     settings = load_settings(database_url=f"sqlite:///{tmp_path / 'e2e.db'}", http=HttpSettings(port=0),
                              telegram=TelegramSettings(**telegram))
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    with UnitOfWork(engine) as uow:
-        uow.staff.upsert(Staff(platform="telegram", user_id=str(MANAGER), name="李经理", role="grid_manager",
-                               created_at=utc_now()))
-        uow.commit()
-    engine.dispose()
+    prepare_database(settings, grid_manager(MANAGER, "李经理"))
     return settings
 
 
