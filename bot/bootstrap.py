@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from config.settings import Settings
+from config.settings import RiskSettings, Settings
 from handlers.classifier import Classifier
-from handlers.context import Context, utc_now
+from handlers.context import Context, RiskPolicy, utc_now
 from handlers.deadlines import DeadlineTable
 from handlers.i18n import Texts
+from sensitive_words import SensitiveWordEngine
 from storage.db import make_engine
 from storage.migrate import ensure_migrated, upgrade
 from storage.models import Staff
@@ -43,7 +45,18 @@ def build_context(settings: Settings, engine: Engine) -> Context:
         default_area_type=settings.area_type_default,
         append_window=settings.tickets.append_window,
         max_text_chars=settings.tickets.max_text_chars,
+        risk=load_risk_engine(settings.risk),
+        risk_policy=RiskPolicy(settings.risk.warn_limit, timedelta(minutes=settings.risk.window_minutes),
+                               timedelta(minutes=settings.risk.restrict_minutes)),
     )
+
+
+def load_risk_engine(risk: RiskSettings) -> SensitiveWordEngine | None:
+    if not risk.enabled:
+        return None
+    if not risk.words_files:
+        return SensitiveWordEngine.starter()
+    return SensitiveWordEngine.from_files(risk.words_files, risk.allow_files or None)
 
 
 def load_classifier(path: Path) -> Classifier:

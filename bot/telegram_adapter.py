@@ -80,13 +80,16 @@ class TelegramAdapter:
             await self._run(context, lambda: router.chat_migrated(event, self.core))
 
     async def on_button(self, update: Update, context: Ctx) -> None:
-        # No button is live yet: anything pressed is stale or forged, and is refused.
         query = update.callback_query
-        if query is not None:
-            log.warning("refused callback %r from user %s", (query.data or "")[:64], query.from_user.id)
-            await query.answer(self.core.texts("button.refused"), show_alert=False)
+        press = convert.button_press(update)
+        if query is None or press is None:
+            return
+        outcome = await self._run(context, lambda: router.button_pressed(press, self.core))
+        # The answer stops the client's spinner; it is not a chat message, so it is not in the outbox.
+        await query.answer(outcome.notice or None)
 
-    async def _run(self, context: Ctx, core_call: Callable[[], Outcome]) -> None:
+    async def _run(self, context: Ctx, core_call: Callable[[], Outcome]) -> Outcome:
         """The core does blocking database work: keep it off the event loop, then queue its actions."""
         outcome = await self.workers.run(core_call)
         self.delivery.execute(outcome.queued)
+        return outcome

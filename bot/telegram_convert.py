@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from telegram import Chat, ChatMemberUpdated, Message, Update, User
 
-from handlers.types import BotMembership, ChatMigrated, ChatRef, ChatType, Incoming, MemberChange, UserRef
+from handlers.types import BotMembership, ButtonPress, ChatMigrated, ChatRef, ChatType, Incoming, MemberChange, UserRef
 
 PLATFORM = "telegram"
 PRESENT = ("member", "administrator", "creator", "restricted")
@@ -104,3 +104,13 @@ def migration(update: Update) -> ChatMigrated | None:
     if message is None or message.migrate_to_chat_id is None:
         return None
     return ChatMigrated(chat_ref(message.chat.id), chat_ref(message.migrate_to_chat_id))
+
+
+def button_press(update: Update) -> ButtonPress | None:
+    query = update.callback_query
+    if query is None or query.data is None:
+        return None
+    message = query.message
+    chat_id = message.chat.id if message is not None else query.from_user.id
+    message_id = str(message.message_id) if message is not None else ""
+    return ButtonPress(chat_ref(chat_id), user_ref(query.from_user), query.data, message_id)

@@ -8,12 +8,13 @@ the process dies is sent again after the restart: a rare duplicate in a group is
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram import Bot, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot import telegram_convert as convert
@@ -23,7 +24,7 @@ from handlers import router
 from handlers.context import Context
 from handlers.outbox import pending
 from handlers.privacy import mask_text
-from handlers.types import Action, BotMembership, ChatRef, Delete, Queued, Send
+from handlers.types import Action, BotMembership, ChatRef, Delete, Queued, Restrict, Send
 from handlers.types import ChatMigrated as Migrated
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,9 @@ class TelegramDelivery:
         except Forbidden as exc:
             await self._mark(item.outbox_id, str(exc))
             await self._lost_chat(item.action.chat, str(exc))
+        except BadRequest as exc:  # PTB's BadRequest is a NetworkError, but it is permanent
+            log.error("could not send outbox %s to chat %s: %s", item.outbox_id, item.action.chat.chat_id, exc)
+            await self._mark(item.outbox_id, str(exc))
         except TRANSIENT as exc:
             log.warning("will retry outbox %s for chat %s: %s", item.outbox_id, item.action.chat.chat_id, exc)
         except TelegramError as exc:
@@ -89,7 +93,12 @@ class TelegramDelivery:
     async def _carry_out(self, action: Action) -> None:
         chat_id = int(action.chat.chat_id)
         if isinstance(action, Delete):
-            await self.bot.delete_message(chat_id, int(action.message_id))
+            with contextlib.suppress(BadRequest):  # already gone (deleted by a person, or too old)
+                await self.bot.delete_message(chat_id, int(action.message_id))
+            return
+        if isinstance(action, Restrict):
+            await self.bot.restrict_chat_member(chat_id, int(action.user_id), ChatPermissions.no_permissions(),
+                                                until_date=action.until)
             return
         markup = None
         if action.buttons:

@@ -45,6 +45,17 @@ class HttpSettings(BaseModel):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+class RiskSettings(BaseModel):
+    enabled: bool = True
+    # Word lists and whitelists (see sensitive_words/); empty means the shipped starter lists.
+    words_files: list[Path] = []
+    allow_files: list[Path] = []
+    # After this many deletions/warnings within the window a customer is muted for restrict_minutes.
+    warn_limit: int = Field(default=3, ge=1, le=100)
+    window_minutes: int = Field(default=24 * 60, ge=1)
+    restrict_minutes: int = Field(default=60, ge=1, le=366 * 24 * 60)
+
+
 class TicketSettings(BaseModel):
     # Messages from the same customer in the same group within this window join their open ticket.
     append_window_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
@@ -75,6 +86,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     http: HttpSettings = HttpSettings()
     tickets: TicketSettings = TicketSettings()
+    risk: RiskSettings = RiskSettings()
 
     @field_validator("timezone")
     @classmethod

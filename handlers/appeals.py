@@ -14,6 +14,7 @@ from handlers.context import Context
 from handlers.extraction import Extracted, extract
 from handlers.outbox import queue
 from handlers.privacy import mask_text
+from handlers.risk import screen
 from handlers.tickets import open_ticket, remember_contact
 from handlers.types import Incoming, Kind, Outcome, Send
 from storage.models import InboundMessage, Ticket, TicketEvent
@@ -24,10 +25,11 @@ log = logging.getLogger(__name__)
 
 def handle_group_message(incoming: Incoming, ctx: Context) -> Outcome:
     text = incoming.text[: ctx.max_text_chars]
+    hits = ctx.risk.find(text) if ctx.risk is not None else []
     verdict = ctx.classifier.classify(text)
     found = extract(text)
     now = ctx.clock()
-    if verdict.kind is Kind.NONE and not found.any:
+    if not hits and verdict.kind is Kind.NONE and not found.any:
         return _chat(incoming, ctx, now)  # most messages: nothing to open, append or say
     with ctx.uow() as uow:
         try:
@@ -40,10 +42,13 @@ def handle_group_message(incoming: Incoming, ctx: Context) -> Outcome:
             log.info("duplicate message %s/%s ignored", incoming.chat.chat_id, incoming.message_id)
             return Outcome(duplicate=True)
         group = uow.groups.ensure(incoming.chat.platform, incoming.chat.chat_id, incoming.chat_title, now)
-        if uow.staff.find(incoming.sender.platform, incoming.sender.user_id) is not None:
-            uow.commit()  # staff talk in groups is never an appeal
-            return Outcome(kind=verdict.kind)
-        outcome = _route(uow, ctx, incoming, text, verdict, found, group.id)
+        staff = uow.staff.find(incoming.sender.platform, incoming.sender.user_id)
+        outcome = Outcome(kind=verdict.kind)
+        removed = bool(hits) and screen(uow, ctx, incoming, hits, group, staff, outcome)
+        if staff is None and not removed:  # staff talk in groups is never an appeal
+            routed = _route(uow, ctx, incoming, text, verdict, found, group.id)
+            outcome.actions += routed.actions
+            outcome.ticket_number = routed.ticket_number
         inbound.ticket_id = int(outcome.ticket_number) if outcome.ticket_number else None
         queue(uow, outcome, now)
         uow.commit()

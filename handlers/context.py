@@ -10,7 +10,17 @@ from zoneinfo import ZoneInfo
 from handlers.classifier import Classifier
 from handlers.deadlines import DeadlineTable
 from handlers.i18n import Texts
+from sensitive_words import SensitiveWordEngine
 from storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class RiskPolicy:
+    """What repeated violations cost a customer in a group."""
+
+    warn_limit: int = 3
+    window: timedelta = timedelta(hours=24)
+    restrict_for: timedelta = timedelta(hours=1)
 
 
 def utc_now() -> datetime:
@@ -30,5 +40,7 @@ class Context:
     max_text_chars: int = 4000
     clock: Callable[[], datetime] = utc_now
     bot_username: str = ""
+    risk: SensitiveWordEngine | None = None
+    risk_policy: RiskPolicy = RiskPolicy()
     # Groups already recorded with this title, so plain chat costs no database round trip.
     known_groups: set[tuple[str, str, str]] = field(default_factory=set)

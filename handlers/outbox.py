@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from handlers.types import Action, Button, ChatRef, Delete, Outcome, Queued, Send
+from handlers.types import Action, Button, ChatRef, Delete, Outcome, Queued, Restrict, Send
 from storage.models import OutboxMessage
 from storage.uow import UnitOfWork
 
 
 def to_row(action: Action, now: datetime) -> OutboxMessage:
+    if isinstance(action, Restrict):
+        return OutboxMessage(platform=action.chat.platform, chat_id=action.chat.chat_id, action="restrict",
+                             user_id=action.user_id, until=action.until, created_at=now)
     if isinstance(action, Delete):
         return OutboxMessage(platform=action.chat.platform, chat_id=action.chat.chat_id, action="delete",
                              message_id=action.message_id, created_at=now)
@@ -27,6 +30,8 @@ def from_row(row: OutboxMessage) -> Action:
     chat = ChatRef(row.platform, row.chat_id)
     if row.action == "delete":
         return Delete(chat, row.message_id or "")
+    if row.action == "restrict" and row.until is not None:
+        return Restrict(chat, row.user_id or "", row.until)
     buttons = tuple(tuple(Button(b["text"], b["data"]) for b in line) for line in row.buttons)
     return Send(chat, row.text, row.reply_to_message_id, buttons)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from handlers import buttons
 from handlers.appeals import handle_group_message
 from handlers.commands.base import Command, CommandCall, ParsedCommand, Refusal, UsageError, parse_command
 from handlers.commands.table import BY_NAME
@@ -16,6 +17,7 @@ from handlers.outbox import queue
 from handlers.types import (
     Action,
     BotMembership,
+    ButtonPress,
     ChatMigrated,
     ChatType,
     Incoming,
@@ -82,6 +84,10 @@ def _run(call: CommandCall, command: Command) -> list[Action]:
     except Refusal as refusal:
         savepoint.rollback()
         return [call.reply(str(refusal))]
+
+
+def button_pressed(press: ButtonPress, ctx: Context) -> Outcome:
+    return buttons.button_pressed(press, ctx)
 
 
 def member_changed(event: MemberChange, ctx: Context, welcome: bool = True) -> Outcome:

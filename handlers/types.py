@@ -91,7 +91,16 @@ class Delete:
     message_id: str
 
 
-Action = Send | Delete
+@dataclass(frozen=True, slots=True)
+class Restrict:
+    """Mute a member of a group until a time (Telegram: restrictChatMember without permissions)."""
+
+    chat: ChatRef
+    user_id: str
+    until: datetime
+
+
+Action = Send | Delete | Restrict
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +120,7 @@ class Outcome:
     ticket_number: str | None = None
     kind: Kind = Kind.NONE
     duplicate: bool = False
+    notice: str | None = None  # the short answer to a button press
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +151,13 @@ class ChatMigrated:
 
     old: ChatRef
     new: ChatRef
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonPress:
+    """Someone pressed an inline button; `data` is whatever the core put on it, and is not trusted."""
+
+    chat: ChatRef
+    user: UserRef
+    data: str
+    message_id: str

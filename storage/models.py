@@ -189,10 +189,12 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=20)
     chat_id: str = Field(max_length=64, index=True)
-    action: str = Field(default="send", max_length=10)  # send | delete
+    action: str = Field(default="send", max_length=10)  # send | delete | restrict
     text: str = ""
     reply_to_message_id: str | None = Field(default=None, max_length=64)
     message_id: str | None = Field(default=None, max_length=64)  # the message to delete
+    user_id: str | None = Field(default=None, max_length=64)  # the member to restrict
+    until: datetime | None = None  # end of a restriction
     buttons: list[list[dict[str, str]]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime
     attempts: int = 0
@@ -201,3 +203,24 @@ class OutboxMessage(SQLModel, table=True):
     error: str = ""
 
     __table_args__ = (Index("ix_outbox_pending", "platform", "sent_at", "failed_at"),)
+
+
+class RiskEvent(SQLModel, table=True):
+    """A sensitive-word or leak hit in a group, and what was done about it (and by whom)."""
+
+    __tablename__ = "risk_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    chat_id: str = Field(max_length=64, index=True)
+    message_id: str = Field(max_length=64)
+    sender_user_id: str = Field(max_length=64, index=True)
+    sender_name: str = Field(default="", max_length=200)
+    category: str = Field(max_length=30)
+    level: str = Field(max_length=10)  # block | review | log
+    word: str = Field(max_length=100)
+    excerpt: str = Field(default="", max_length=300)  # masked
+    action: str = Field(max_length=20)  # deleted | pending | logged | warned | restricted | dismissed | staff
+    at: datetime
+    handled_by: int | None = Field(default=None, foreign_key="staff.id")
+    handled_at: datetime | None = None

@@ -17,6 +17,7 @@ from storage.models import (
     GroupMember,
     InboundMessage,
     OutboxMessage,
+    RiskEvent,
     Staff,
     Station,
     Ticket,
@@ -281,3 +282,23 @@ class Outbox(_Repo):
             .where(col(OutboxMessage.sent_at).is_(None))
             .values(chat_id=new_chat_id, reply_to_message_id=None)
         )
+
+
+class RiskEvents(_Repo):
+    def add(self, row: RiskEvent) -> RiskEvent:
+        return self._save(row)
+
+    def get(self, event_id: int) -> RiskEvent | None:
+        return self.session.get(RiskEvent, event_id)
+
+    def strikes(self, platform: str, chat_id: str, user_id: str, since: datetime) -> int:
+        """Warnings a member collected in a group since a time: deletions and explicit warnings."""
+        return int(self.session.exec(
+            select(func.count()).select_from(RiskEvent)
+            .where(RiskEvent.platform == platform, RiskEvent.chat_id == chat_id)
+            .where(RiskEvent.sender_user_id == user_id, RiskEvent.at >= since)
+            .where(col(RiskEvent.action).in_(("deleted", "warned")))
+        ).one())
+
+    def recent(self, limit: int = 100) -> Sequence[RiskEvent]:
+        return self.session.exec(select(RiskEvent).order_by(col(RiskEvent.id).desc()).limit(limit)).all()

@@ -8,7 +8,17 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from storage.repositories import Customers, FailedUpdates, Groups, Inbound, Outbox, Staffs, Stations, Tickets
+from storage.repositories import (
+    Customers,
+    FailedUpdates,
+    Groups,
+    Inbound,
+    Outbox,
+    RiskEvents,
+    Staffs,
+    Stations,
+    Tickets,
+)
 
 __all__ = ["IntegrityError", "UnitOfWork"]
 
@@ -27,6 +37,7 @@ class UnitOfWork:
         self.inbound = Inbound(self.session)
         self.failed_updates = FailedUpdates(self.session)
         self.outbox = Outbox(self.session)
+        self.risk = RiskEvents(self.session)
         return self
 
     def __exit__(

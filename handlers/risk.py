@@ -1,0 +1,96 @@
+"""Risk control in groups: what a sensitive-word or leak hit does, decided before the appeal router.
+
+- block: the message is deleted, the sender warned (the word is never repeated), the manager alerted;
+  after `warn_limit` strikes within the window the sender is muted for a while.
+- review: the manager gets the message with buttons to delete, warn or dismiss.
+- log: recorded only.
+- A customer's phone, ID or bank card number, or contact id, is deleted with a note on sharing it
+  privately; the appeal in the same message still becomes a ticket.
+Staff are never acted on; their hits are recorded. Every hit is a risk event.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from handlers.context import Context
+from handlers.privacy import mask_text
+from handlers.types import Button, ChatRef, Delete, Incoming, Outcome, Restrict, Send
+from sensitive_words import Hit, Level
+from storage.models import ChatGroup, RiskEvent, Staff
+from storage.uow import UnitOfWork
+
+LEAKS = frozenset({"pii", "contact"})
+
+
+def screen(uow: UnitOfWork, ctx: Context, incoming: Incoming, hits: list[Hit], group: ChatGroup,
+           staff: Staff | None, outcome: Outcome) -> bool:
+    """Act on the hits; True when the message was removed and must not reach the appeal router."""
+    if staff is not None:
+        for hit in hits:
+            _record(uow, ctx, incoming, hit, "staff")
+        return False
+    words = [h for h in hits if h.category not in LEAKS]
+    worst = max(words, key=lambda h: h.level.rank) if words else None
+    if worst is not None and worst.level is Level.BLOCK:
+        _block(uow, ctx, incoming, worst, group, outcome)
+        return True
+    leaks = [h for h in hits if h.category in LEAKS]
+    if leaks:
+        _record(uow, ctx, incoming, leaks[0], "deleted")
+        name = incoming.sender.display_name
+        outcome.actions += [Delete(incoming.chat, incoming.message_id),
+                            Send(incoming.chat, ctx.texts("risk.privacy", name=name))]
+    if worst is not None and worst.level is Level.REVIEW:
+        event = _record(uow, ctx, incoming, worst, "pending")
+        _alert(uow, ctx, incoming, event, group, outcome, review=True)
+    elif worst is not None:
+        _record(uow, ctx, incoming, worst, "logged")
+    return False
+
+
+def _block(uow: UnitOfWork, ctx: Context, incoming: Incoming, hit: Hit, group: ChatGroup,
+           outcome: Outcome) -> None:
+    event = _record(uow, ctx, incoming, hit, "deleted")
+    name = incoming.sender.display_name
+    outcome.actions += [Delete(incoming.chat, incoming.message_id),
+                        Send(incoming.chat, ctx.texts("risk.deleted", name=name))]
+    _alert(uow, ctx, incoming, event, group, outcome, review=False)
+    outcome.actions += strike_consequences(uow, ctx, incoming.chat, incoming.sender.user_id, name)
+
+
+def strike_consequences(uow: UnitOfWork, ctx: Context, chat: ChatRef, user_id: str, name: str) -> list[Send | Restrict]:
+    """A mute once the member has collected `warn_limit` strikes in the window (the new one included)."""
+    policy, now = ctx.risk_policy, ctx.clock()
+    if uow.risk.strikes(chat.platform, chat.chat_id, user_id, now - policy.window) < policy.warn_limit:
+        return []
+    minutes = int(policy.restrict_for / timedelta(minutes=1))
+    return [Restrict(chat, user_id, now + policy.restrict_for),
+            Send(chat, ctx.texts("risk.restricted", name=name, minutes=minutes))]
+
+
+def _record(uow: UnitOfWork, ctx: Context, incoming: Incoming, hit: Hit, action: str) -> RiskEvent:
+    return uow.risk.add(RiskEvent(
+        platform=incoming.chat.platform, chat_id=incoming.chat.chat_id, message_id=incoming.message_id,
+        sender_user_id=incoming.sender.user_id, sender_name=incoming.sender.display_name[:200],
+        category=hit.category[:30], level=str(hit.level), word=hit.word[:100],
+        excerpt=mask_text(incoming.text[:300]), action=action, at=ctx.clock()))
+
+
+def _alert(uow: UnitOfWork, ctx: Context, incoming: Incoming, event: RiskEvent, group: ChatGroup,
+           outcome: Outcome, *, review: bool) -> None:
+    manager = uow.staff.get(group.manager_id) if group.manager_id else None
+    if manager is None:
+        return  # recorded; the dashboard's review queue shows it
+    texts = ctx.texts
+    values = {"group": group.title or group.chat_id, "name": incoming.sender.display_name,
+              "excerpt": event.excerpt[:200], "category": event.category, "level": event.level}
+    if not review:
+        text = texts("risk.alert", action=texts(f"risk.action.{event.action}"), **values)
+        outcome.actions.append(Send(ChatRef(manager.platform, manager.user_id), text))
+        return
+    buttons = ((Button(texts("risk.button_delete"), f"risk:{event.id}:delete"),
+                Button(texts("risk.button_warn"), f"risk:{event.id}:warn"),
+                Button(texts("risk.button_dismiss"), f"risk:{event.id}:dismiss")),)
+    outcome.actions.append(Send(ChatRef(manager.platform, manager.user_id), texts("risk.review", **values),
+                                buttons=buttons))

@@ -1,0 +1,100 @@
+"""Risk control in groups as members and managers see it: deletions, warnings, mutes, reviews, privacy."""
+
+from __future__ import annotations
+
+from handlers.context import Context
+from handlers.router import button_pressed, handle
+from handlers.types import ButtonPress, ChatRef, Delete, Restrict, Send, UserRef
+from storage.models import Staff
+from tests.handlers.helpers import GROUP, message, texts_to
+
+MANAGER_CHAT = ChatRef("telegram", "900")
+
+
+def bound_group(ctx: Context) -> None:
+    with ctx.uow() as uow:
+        uow.staff.upsert(Staff(platform="telegram", user_id="900", name="李经理", role="grid_manager",
+                               created_at=ctx.clock()))
+        uow.commit()
+    handle(message("/bind 幸福村台区", user="900", name="李经理"), ctx)
+
+
+def events(ctx: Context) -> list[tuple[str, str, str]]:
+    with ctx.uow() as uow:
+        return [(e.category, e.level, e.action) for e in reversed(uow.risk.recent())]
+
+
+def test_a_block_word_is_deleted_warned_and_alerted_without_repeating_it(ctx: Context) -> None:
+    bound_group(ctx)
+    outcome = handle(message("专业代开发票，价格优惠", message_id="m9"), ctx)
+    assert Delete(GROUP, "m9") in outcome.actions
+    [warning] = texts_to(outcome.actions, GROUP)
+    assert "已被删除" in warning and "代开发票" not in warning
+    [alert] = texts_to(outcome.actions, MANAGER_CHAT)
+    assert "风险提醒" in alert and "ad" in alert
+    assert events(ctx) == [("ad", "block", "deleted")]
+    assert outcome.ticket_number is None
+
+
+def test_the_third_strike_in_the_window_mutes_the_sender(ctx: Context) -> None:
+    bound_group(ctx)
+    for n in range(2):
+        outcome = handle(message(f"代开发票{n}"), ctx)
+        assert not any(isinstance(a, Restrict) for a in outcome.actions)
+    outcome = handle(message("代开发票，找我"), ctx)
+    [mute] = [a for a in outcome.actions if isinstance(a, Restrict)]
+    assert mute.user_id == "501" and mute.until == ctx.clock() + ctx.risk_policy.restrict_for
+    assert any("禁言 60 分钟" in text for text in texts_to(outcome.actions, GROUP))
+
+
+def test_a_review_word_asks_the_manager_with_buttons_and_leaves_the_message(ctx: Context) -> None:
+    bound_group(ctx)
+    outcome = handle(message("群里有人说电费打折，是真的吗", message_id="m5"), ctx)
+    assert not any(isinstance(a, Delete) for a in outcome.actions)
+    [review] = [a for a in outcome.actions if isinstance(a, Send) and a.chat == MANAGER_CHAT and a.buttons]
+    assert [b.text for b in review.buttons[0]] == ["删除", "警告", "忽略"]
+    assert events(ctx)[-1] == ("fraud", "review", "pending")
+
+
+def test_the_managers_button_acts_once_and_forged_or_foreign_presses_are_refused(ctx: Context) -> None:
+    bound_group(ctx)
+    outcome = handle(message("电费打折了，快来", message_id="m6"), ctx)
+    [review] = [a for a in outcome.actions if isinstance(a, Send) and a.buttons]
+    delete_data = review.buttons[0][0].data
+    customer = UserRef("telegram", "501", "王大爷")
+    manager = UserRef("telegram", "900", "李经理")
+    refused = button_pressed(ButtonPress(MANAGER_CHAT, customer, delete_data, "1"), ctx)
+    assert refused.actions == [] and refused.notice == "仅限工作人员操作。"
+    forged = button_pressed(ButtonPress(MANAGER_CHAT, manager, "risk:999:delete", "1"), ctx)
+    assert forged.actions == [] and forged.notice == "该按钮已失效。"
+    junk = button_pressed(ButtonPress(MANAGER_CHAT, manager, "rm -rf", "1"), ctx)
+    assert junk.actions == []
+    done = button_pressed(ButtonPress(MANAGER_CHAT, manager, delete_data, "1"), ctx)
+    assert done.actions == [Delete(GROUP, "m6")] and done.notice == "已删除该消息。"
+    again = button_pressed(ButtonPress(MANAGER_CHAT, manager, delete_data, "1"), ctx)
+    assert again.actions == [] and again.notice == "该提醒已由其他同事处理。"
+
+
+def test_a_customers_phone_number_is_removed_but_the_appeal_still_opens_a_ticket(ctx: Context) -> None:
+    bound_group(ctx)
+    outcome = handle(message("停电了，快来人，我电话13812345678", message_id="m7"), ctx)
+    assert Delete(GROUP, "m7") in outcome.actions
+    replies = texts_to(outcome.actions, GROUP)
+    assert any("保护您的隐私" in r for r in replies)
+    assert any("工单号 1" in r for r in replies)
+    assert all("13812345678" not in r for r in replies)
+    assert events(ctx) == [("pii", "review", "deleted")]
+
+
+def test_staff_are_recorded_but_never_acted_on(ctx: Context) -> None:
+    bound_group(ctx)
+    outcome = handle(message("提醒大家：代开发票都是骗子", user="900", name="李经理"), ctx)
+    assert outcome.actions == []
+    assert events(ctx) == [("ad", "block", "staff")]
+
+
+def test_a_log_word_is_only_recorded(ctx: Context) -> None:
+    bound_group(ctx)
+    outcome = handle(message("足不出户就能办业务吗"), ctx)
+    assert not any(isinstance(a, Delete) for a in outcome.actions)
+    assert ("ad", "log", "logged") in events(ctx)
