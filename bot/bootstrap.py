@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from config.settings import RiskSettings, Settings
+from handlers.behaviour import BehaviourLimits, BehaviourWatch
 from handlers.classifier import Classifier
 from handlers.context import Context, RiskPolicy, utc_now
 from handlers.deadlines import DeadlineTable
@@ -48,7 +49,16 @@ def build_context(settings: Settings, engine: Engine) -> Context:
         risk=load_risk_engine(settings.risk),
         risk_policy=RiskPolicy(settings.risk.warn_limit, timedelta(minutes=settings.risk.window_minutes),
                                timedelta(minutes=settings.risk.restrict_minutes)),
+        behaviour=BehaviourWatch(behaviour_limits(settings.risk)),
     )
+
+
+def behaviour_limits(risk: RiskSettings) -> BehaviourLimits:
+    return BehaviourLimits(
+        flood_messages=risk.flood_messages, flood_window=timedelta(seconds=risk.flood_seconds),
+        repeat_groups=risk.repeat_groups, repeat_window=timedelta(minutes=risk.repeat_minutes),
+        raid_joins=risk.raid_joins, raid_window=timedelta(minutes=risk.raid_minutes),
+        new_member=timedelta(hours=risk.new_member_hours))
 
 
 def load_risk_engine(risk: RiskSettings) -> SensitiveWordEngine | None:

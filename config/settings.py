@@ -54,6 +54,14 @@ class RiskSettings(BaseModel):
     warn_limit: int = Field(default=3, ge=1, le=100)
     window_minutes: int = Field(default=24 * 60, ge=1)
     restrict_minutes: int = Field(default=60, ge=1, le=366 * 24 * 60)
+    # Sensitive behaviour: flooding, the same text across groups, join raids, links from newcomers.
+    flood_messages: int = Field(default=8, ge=2)
+    flood_seconds: int = Field(default=10, ge=1)
+    repeat_groups: int = Field(default=3, ge=2)
+    repeat_minutes: int = Field(default=10, ge=1)
+    raid_joins: int = Field(default=10, ge=2)
+    raid_minutes: int = Field(default=5, ge=1)
+    new_member_hours: int = Field(default=24, ge=0)
 
 
 class TicketSettings(BaseModel):

@@ -25,10 +25,11 @@ log = logging.getLogger(__name__)
 
 def handle_group_message(incoming: Incoming, ctx: Context) -> Outcome:
     text = incoming.text[: ctx.max_text_chars]
+    now = ctx.clock()
     hits = ctx.risk.find(text) if ctx.risk is not None else []
+    hits += ctx.behaviour.message(incoming.chat.chat_id, incoming.sender.user_id, text, now)
     verdict = ctx.classifier.classify(text)
     found = extract(text)
-    now = ctx.clock()
     if not hits and verdict.kind is Kind.NONE and not found.any:
         return _chat(incoming, ctx, now)  # most messages: nothing to open, append or say
     with ctx.uow() as uow:

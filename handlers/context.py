@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from handlers.behaviour import BehaviourWatch
 from handlers.classifier import Classifier
 from handlers.deadlines import DeadlineTable
 from handlers.i18n import Texts
@@ -42,5 +43,6 @@ class Context:
     bot_username: str = ""
     risk: SensitiveWordEngine | None = None
     risk_policy: RiskPolicy = RiskPolicy()
+    behaviour: BehaviourWatch = field(default_factory=BehaviourWatch)
     # Groups already recorded with this title, so plain chat costs no database round trip.
     known_groups: set[tuple[str, str, str]] = field(default_factory=set)

@@ -30,6 +30,8 @@ def screen(uow: UnitOfWork, ctx: Context, incoming: Incoming, hits: list[Hit], g
         for hit in hits:
             _record(uow, ctx, incoming, hit, "staff")
         return False
+    if _is_new_member(uow, ctx, group, incoming.sender.user_id):  # links and contact ids from newcomers
+        hits = [_as_spam(h) if h.category == "contact" else h for h in hits]
     words = [h for h in hits if h.category not in LEAKS]
     worst = max(words, key=lambda h: h.level.rank) if words else None
     if worst is not None and worst.level is Level.BLOCK:
@@ -47,6 +49,29 @@ def screen(uow: UnitOfWork, ctx: Context, incoming: Incoming, hits: list[Hit], g
     elif worst is not None:
         _record(uow, ctx, incoming, worst, "logged")
     return False
+
+
+def _is_new_member(uow: UnitOfWork, ctx: Context, group: ChatGroup, user_id: str) -> bool:
+    membership = uow.groups.open_membership(group.id or 0, user_id)
+    joined = membership.joined_at if membership else None
+    return joined is not None and ctx.clock() - joined < ctx.behaviour.limits.new_member
+
+
+def _as_spam(hit: Hit) -> Hit:
+    return Hit(f"new_member_{hit.word}", "ad", Level.BLOCK, hit.start, hit.end, hit.text)
+
+
+def raid_alert(uow: UnitOfWork, ctx: Context, group: ChatGroup, joins: int) -> list[Send]:
+    """Many joins in a short time: record it and tell the group's manager (a person decides)."""
+    now = ctx.clock()
+    uow.risk.add(RiskEvent(platform=group.platform, chat_id=group.chat_id, message_id="", sender_user_id="",
+                           category="behaviour", level="review", word="raid", action="logged", at=now))
+    manager = uow.staff.get(group.manager_id) if group.manager_id else None
+    if manager is None:
+        return []
+    minutes = int(ctx.behaviour.limits.raid_window / timedelta(minutes=1))
+    text = ctx.texts("risk.raid", group=group.title or group.chat_id, joins=joins, minutes=minutes)
+    return [Send(ChatRef(manager.platform, manager.user_id), text)]
 
 
 def _block(uow: UnitOfWork, ctx: Context, incoming: Incoming, hit: Hit, group: ChatGroup,

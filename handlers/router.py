@@ -14,6 +14,7 @@ from handlers.commands.base import Command, CommandCall, ParsedCommand, Refusal,
 from handlers.commands.table import BY_NAME
 from handlers.context import Context
 from handlers.outbox import queue
+from handlers.risk import raid_alert
 from handlers.types import (
     Action,
     BotMembership,
@@ -107,6 +108,8 @@ def member_changed(event: MemberChange, ctx: Context, welcome: bool = True) -> O
         outcome = Outcome()
         if newly_joined and welcome:
             outcome.actions.append(Send(event.chat, ctx.texts("cmd.out.welcome", name=event.user.display_name)))
+        if newly_joined and ctx.behaviour.join(event.chat.chat_id, event.at):
+            outcome.actions += raid_alert(uow, ctx, group, ctx.behaviour.limits.raid_joins)
         queue(uow, outcome, ctx.clock())
         uow.commit()
     return outcome

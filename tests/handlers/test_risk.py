@@ -6,6 +6,7 @@ from handlers.context import Context
 from handlers.router import button_pressed, handle
 from handlers.types import ButtonPress, ChatRef, Delete, Restrict, Send, UserRef
 from storage.models import Staff
+from tests.conftest import FakeClock
 from tests.handlers.helpers import GROUP, message, texts_to
 
 MANAGER_CHAT = ChatRef("telegram", "900")
@@ -98,3 +99,47 @@ def test_a_log_word_is_only_recorded(ctx: Context) -> None:
     outcome = handle(message("足不出户就能办业务吗"), ctx)
     assert not any(isinstance(a, Delete) for a in outcome.actions)
     assert ("ad", "log", "logged") in events(ctx)
+
+
+def test_flooding_a_group_gets_the_messages_deleted(ctx: Context, clock: FakeClock) -> None:
+    bound_group(ctx)
+    limit = ctx.behaviour.limits.flood_messages
+    outcomes = []
+    for n in range(limit + 2):
+        outcomes.append(handle(message(f"哈哈{n}", message_id=f"f{n}"), ctx))
+        clock.advance(milliseconds=300)
+    assert not any(isinstance(a, Delete) for o in outcomes[:limit] for a in o.actions)
+    assert Delete(GROUP, f"f{limit}") in outcomes[limit].actions
+    assert ("behaviour", "block", "deleted") in events(ctx)
+
+
+def test_the_same_text_in_three_groups_is_spam(ctx: Context) -> None:
+    bound_group(ctx)
+    ad = "低价出售二手电瓶车，联系我"
+    results = [handle(message(ad, chat=ChatRef("telegram", f"-70{n}")), ctx) for n in range(3)]
+    assert not any(isinstance(a, Delete) for a in results[0].actions + results[1].actions)
+    assert any(isinstance(a, Delete) for a in results[2].actions)
+
+
+def test_a_link_from_a_new_member_is_removed_as_spam(ctx: Context) -> None:
+    from handlers.router import member_changed
+    from handlers.types import MemberChange
+
+    bound_group(ctx)
+    member_changed(MemberChange(GROUP, UserRef("telegram", "777", "新人"), True, ctx.clock()), ctx)
+    outcome = handle(message("优惠活动看这里 http://example.com/x", user="777", name="新人", message_id="n1"), ctx)
+    assert Delete(GROUP, "n1") in outcome.actions
+    assert any("已被删除" in t for t in texts_to(outcome.actions, GROUP))
+
+
+def test_a_join_raid_alerts_the_manager_once(ctx: Context) -> None:
+    from handlers.router import member_changed
+    from handlers.types import MemberChange
+
+    bound_group(ctx)
+    alerts = []
+    for n in range(ctx.behaviour.limits.raid_joins + 3):
+        outcome = member_changed(MemberChange(GROUP, UserRef("telegram", f"8{n:03d}", f"n{n}"), True, ctx.clock()),
+                                 ctx, welcome=False)
+        alerts += texts_to(outcome.actions, MANAGER_CHAT)
+    assert len(alerts) == 1 and "人入群" in alerts[0]
