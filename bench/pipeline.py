@@ -157,9 +157,11 @@ def usable_lines(settings: Settings) -> tuple[list[str], list[str]]:
 
 
 def make_workload(n: int, paced: int, groups: int, seed: int, chat: Sequence[str], appeals: Sequence[str],
-                  chatters_per_group: int = 8) -> Workload:
+                  chatters_per_group: int = 40) -> Workload:
     """~5% appeals (each from a new customer, dealt round-robin over the groups so no group's reply
     limits bind), ~1% commands, ~2% staff talk, the rest chat; non-appeals land on random groups.
+    40 chatters per group keep each person's pace human: fewer would trip the flood detection
+    (handlers/behaviour.py: more than 8 messages in 10 s), and the bench would measure deletions.
     The warm-up goes to one extra group (index ``groups``) that is not measured."""
     rng = random.Random(seed)
     work = Workload(groups, chatters_per_group)
