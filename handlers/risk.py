@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers.context import Context
+from handlers.context import Context, RiskPolicy
 from handlers.privacy import mask_text
 from handlers.types import Button, ChatRef, Delete, Incoming, Outcome, Restrict, Send
 from sensitive_words import Hit, Level
@@ -26,6 +26,8 @@ LEAKS = frozenset({"pii", "contact"})
 def screen(uow: UnitOfWork, ctx: Context, incoming: Incoming, hits: list[Hit], group: ChatGroup,
            staff: Staff | None, outcome: Outcome) -> bool:
     """Act on the hits; True when the message was removed and must not reach the appeal router."""
+    if not group.risk_enabled:  # the group's managers switched risk control off with /risk off
+        return False
     if staff is not None:
         for hit in hits:
             _record(uow, ctx, incoming, hit, "staff")
@@ -84,9 +86,20 @@ def _block(uow: UnitOfWork, ctx: Context, incoming: Incoming, hit: Hit, group: C
     outcome.actions += strike_consequences(uow, ctx, incoming.chat, incoming.sender.user_id, name)
 
 
-def strike_consequences(uow: UnitOfWork, ctx: Context, chat: ChatRef, user_id: str, name: str) -> list[Send | Restrict]:
+def policy_for(ctx: Context, group: ChatGroup | None) -> RiskPolicy:
+    """The station's policy with the group's own settings (from /risk) on top."""
+    base = ctx.risk_policy
+    if group is None:
+        return base
+    limit = group.risk_warn_limit or base.warn_limit
+    mute = timedelta(minutes=group.risk_restrict_minutes) if group.risk_restrict_minutes else base.restrict_for
+    return RiskPolicy(limit, base.window, mute)
+
+
+def strike_consequences(uow: UnitOfWork, ctx: Context, chat: ChatRef, user_id: str,
+                        name: str) -> list[Send | Restrict]:
     """A mute once the member has collected `warn_limit` strikes in the window (the new one included)."""
-    policy, now = ctx.risk_policy, ctx.clock()
+    policy, now = policy_for(ctx, uow.groups.find(chat.platform, chat.chat_id)), ctx.clock()
     if uow.risk.strikes(chat.platform, chat.chat_id, user_id, now - policy.window) < policy.warn_limit:
         return []
     minutes = int(policy.restrict_for / timedelta(minutes=1))

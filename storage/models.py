@@ -49,6 +49,10 @@ class ChatGroup(SQLModel, table=True):
     area_id: int | None = Field(default=None, foreign_key="area.id", index=True)
     manager_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     active: bool = True
+    # Risk policy set by the group's managers with /risk; None means the station's default.
+    risk_enabled: bool = True
+    risk_warn_limit: int | None = None
+    risk_restrict_minutes: int | None = None
     created_at: datetime
     updated_at: datetime
 

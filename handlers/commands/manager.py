@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from handlers.commands.base import CommandCall, Refusal, UsageError, ticket_number
 from handlers.privacy import mask_text
+from handlers.risk import policy_for
 from handlers.types import Action, ChatRef, ChatType, Send
 from storage.models import Ticket, TicketEvent
 from storage.repositories import OPEN_STATUSES
@@ -152,3 +155,27 @@ def _line(call: CommandCall, found: Ticket) -> str:
 def _privacy(call: CommandCall, text: str) -> str:
     """Phone and ID numbers are masked wherever customers can read along."""
     return mask_text(text) if call.incoming.chat_type is ChatType.GROUP else text
+
+
+def risk(call: CommandCall) -> list[Action]:
+    """/risk [on|off|warn N|mute MINUTES]: this group's risk policy, shown or changed."""
+    incoming = call.incoming
+    if incoming.chat_type is not ChatType.GROUP:
+        raise Refusal(call.t("cmd.group_only", command="/risk"))
+    group = call.uow.groups.ensure(incoming.chat.platform, incoming.chat.chat_id, incoming.chat_title,
+                                   call.ctx.clock())
+    parts = call.args.split()
+    if parts == ["on"] or parts == ["off"]:
+        group.risk_enabled = parts[0] == "on"
+    elif len(parts) == 2 and parts[0] in ("warn", "mute") and parts[1].isdigit() and 0 < int(parts[1]) <= 100_000:
+        if parts[0] == "warn":
+            group.risk_warn_limit = int(parts[1])
+        else:
+            group.risk_restrict_minutes = int(parts[1])
+    elif parts:
+        raise UsageError
+    call.uow.groups.save(group)
+    policy = policy_for(call.ctx, group)
+    state = call.t("cmd.out.risk_on" if group.risk_enabled else "cmd.out.risk_off")
+    minutes = int(policy.restrict_for / timedelta(minutes=1))
+    return [call.reply(call.t("cmd.out.risk_policy", state=state, warn=policy.warn_limit, mute=minutes))]

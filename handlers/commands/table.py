@@ -18,6 +18,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("accept", STAFF, manager.accept),
     Command("reply", STAFF, manager.reply),
     Command("resolve", STAFF, manager.resolve),
+    Command("risk", STAFF, manager.risk),
 )
 
 BY_NAME = {command.name: command for command in COMMANDS}

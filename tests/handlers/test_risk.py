@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from handlers.context import Context
 from handlers.router import button_pressed, handle
 from handlers.types import ButtonPress, ChatRef, Delete, Restrict, Send, UserRef
@@ -143,3 +145,22 @@ def test_a_join_raid_alerts_the_manager_once(ctx: Context) -> None:
                                  ctx, welcome=False)
         alerts += texts_to(outcome.actions, MANAGER_CHAT)
     assert len(alerts) == 1 and "人入群" in alerts[0]
+
+
+def test_managers_set_the_groups_policy_with_risk(ctx: Context) -> None:
+    bound_group(ctx)
+
+    def manager_says(text: str) -> str:
+        return texts_to(handle(message(text, user="900", name="李经理"), ctx).actions, GROUP)[0]
+
+    assert manager_says("/risk") == "本群风控：开启；3 次违规禁言 60 分钟。"
+    assert manager_says("/risk warn 1") == "本群风控：开启；1 次违规禁言 60 分钟。"
+    assert manager_says("/risk mute 5") == "本群风控：开启；1 次违规禁言 5 分钟。"
+    assert manager_says("/risk warn x").startswith("用法：/risk")
+    outcome = handle(message("代开发票"), ctx)
+    [mute] = [a for a in outcome.actions if isinstance(a, Restrict)]
+    assert mute.until == ctx.clock() + timedelta(minutes=5)
+    assert manager_says("/risk off") == "本群风控：关闭；1 次违规禁言 5 分钟。"
+    assert not any(isinstance(a, Delete) for a in handle(message("代开发票"), ctx).actions)
+    customer = texts_to(handle(message("/risk off"), ctx).actions, GROUP)[0]
+    assert "仅限工作人员" in customer

@@ -1,15 +1,15 @@
-"""risk events and restrictions in the outbox
+"""risk events, group risk policy, restrictions in the outbox
 
-Revision ID: 4eb0a5f853da
+Revision ID: 124c981ba10a
 Revises: 38fb840cf84a
-Create Date: 2026-11-25 00:16:50.984967
+Create Date: 2026-11-25 00:22:28.971435
 """
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '4eb0a5f853da'
+revision = '124c981ba10a'
 down_revision = '38fb840cf84a'
 branch_labels = None
 depends_on = None
@@ -39,6 +39,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_risk_event_chat_id'), ['chat_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_risk_event_sender_user_id'), ['sender_user_id'], unique=False)
 
+    with op.batch_alter_table('chat_group', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('risk_enabled', sa.Boolean(), nullable=False, server_default=sa.true()))
+        batch_op.add_column(sa.Column('risk_warn_limit', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('risk_restrict_minutes', sa.Integer(), nullable=True))
+
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.add_column(sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
         batch_op.add_column(sa.Column('until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
@@ -51,6 +56,11 @@ def downgrade() -> None:
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.drop_column('until')
         batch_op.drop_column('user_id')
+
+    with op.batch_alter_table('chat_group', schema=None) as batch_op:
+        batch_op.drop_column('risk_restrict_minutes')
+        batch_op.drop_column('risk_warn_limit')
+        batch_op.drop_column('risk_enabled')
 
     with op.batch_alter_table('risk_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_risk_event_sender_user_id'))
