@@ -83,7 +83,7 @@ def _route(uow: UnitOfWork, ctx: Context, incoming: Incoming, text: str, verdict
     outcome = Outcome(ticket_number=opened.number, kind=verdict.kind)
     outcome.actions.append(Send(chat, opened.customer_reply, reply_to_message_id=incoming.message_id))
     if opened.manager_chat is not None:
-        outcome.actions.append(Send(opened.manager_chat, opened.manager_alert))
+        outcome.actions.append(Send(opened.manager_chat, opened.manager_alert, shows_numbers=True))
     return outcome
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,16 +57,17 @@ class NaiveBayes:
               prior: Mapping[Kind, float] | None = None) -> NaiveBayes:
         """`examples` are (kind, features, weight); `prior` gives relative class odds (default: equal)."""
         kinds = tuple(Kind)
-        counts: dict[Kind, Counter[str]] = {kind: Counter() for kind in kinds}
+        counts: dict[Kind, dict[str, float]] = {kind: {} for kind in kinds}
         totals = dict.fromkeys(kinds, 0.0)
         for kind, found, weight in examples:
+            bucket = counts[kind]
             for feature in found:
-                counts[kind][feature] += weight
+                bucket[feature] = bucket.get(feature, 0.0) + weight
             totals[kind] += weight * len(found)
         vocabulary = set().union(*counts.values())
         size = max(1, len(vocabulary))
         log_likelihood = {
-            feature: tuple(math.log((counts[k][feature] + alpha) / (totals[k] + alpha * size)) for k in kinds)
+            feature: tuple(math.log((counts[k].get(feature, 0.0) + alpha) / (totals[k] + alpha * size)) for k in kinds)
             for feature in vocabulary
         }
         odds = [max(1e-9, (prior or {}).get(k, 1.0)) for k in kinds]

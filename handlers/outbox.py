@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from handlers.privacy import mask_text
 from handlers.types import Action, Button, ChatRef, Delete, Outcome, Queued, Restrict, Send
 from storage.models import OutboxMessage
 from storage.uow import UnitOfWork
@@ -22,7 +23,8 @@ def to_row(action: Action, now: datetime) -> OutboxMessage:
         return OutboxMessage(platform=action.chat.platform, chat_id=action.chat.chat_id, action="delete",
                              message_id=action.message_id, created_at=now)
     buttons = [[{"text": b.text, "data": b.data} for b in row] for row in action.buttons]
-    return OutboxMessage(platform=action.chat.platform, chat_id=action.chat.chat_id, text=action.text,
+    text = action.text if action.shows_numbers else mask_text(action.text)  # the one place that masks
+    return OutboxMessage(platform=action.chat.platform, chat_id=action.chat.chat_id, text=text,
                          reply_to_message_id=action.reply_to_message_id, buttons=buttons, created_at=now)
 
 
@@ -33,14 +35,17 @@ def from_row(row: OutboxMessage) -> Action:
     if row.action == "restrict" and row.until is not None:
         return Restrict(chat, row.user_id or "", row.until)
     buttons = tuple(tuple(Button(b["text"], b["data"]) for b in line) for line in row.buttons)
-    return Send(chat, row.text, row.reply_to_message_id, buttons)
+    return Send(chat, row.text, row.reply_to_message_id, buttons, shows_numbers=True)  # masked when queued
 
 
 def queue(uow: UnitOfWork, outcome: Outcome, now: datetime) -> Outcome:
-    """Store the outcome's actions in the outbox (caller commits); returns the outcome with their ids."""
-    for action in outcome.actions:
-        row = uow.outbox.add(to_row(action, now))
-        outcome.queued.append(Queued(row.id or 0, action))
+    """Store the outcome's actions in the outbox (caller commits); returns the outcome with their ids.
+
+    The actions are replaced by what was stored (numbers masked), so what is sent is what was recorded.
+    """
+    stored = [uow.outbox.add(to_row(action, now)) for action in outcome.actions]
+    outcome.actions = [from_row(row) for row in stored]
+    outcome.queued = [Queued(row.id or 0, action) for row, action in zip(stored, outcome.actions, strict=True)]
     return outcome
 
 

@@ -10,7 +10,6 @@ from handlers.classifier import Classification
 from handlers.context import Context
 from handlers.deadlines import CalendarOutOfRange, DueClock
 from handlers.extraction import Extracted
-from handlers.privacy import mask_text
 from handlers.types import ChatRef, Incoming
 from storage.models import Customer, Staff, Ticket, TicketClock, TicketEvent
 from storage.uow import UnitOfWork
@@ -118,4 +117,4 @@ def _announce(ctx: Context, ticket: Ticket, incoming: Incoming, clocks: list[Due
     alert = texts("ticket.manager_alert", number=number, kind=kind, group=incoming.chat_title,
                   customer=name, text=ticket.text[:200], due=due)
     manager_chat = ChatRef(manager.platform, manager.user_id) if manager else None
-    return OpenedTicket(number, mask_text(reply), manager_chat, alert)
+    return OpenedTicket(number, reply, manager_chat, alert)

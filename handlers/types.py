@@ -79,10 +79,14 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class Send:
+    """A message to post. Phone and ID numbers in `text` are masked when it is queued, unless
+    `shows_numbers` says it goes to a staff member's private chat, where the number is needed to call back."""
+
     chat: ChatRef
     text: str
     reply_to_message_id: str | None = None
     buttons: tuple[tuple[Button, ...], ...] = ()
+    shows_numbers: bool = False
 
 
 @dataclass(frozen=True, slots=True)

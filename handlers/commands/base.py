@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from handlers.context import Context
-from handlers.types import Action, Incoming, Role, Send
+from handlers.types import Action, ChatType, Incoming, Role, Send
 from storage.models import Staff
 from storage.uow import UnitOfWork
 
@@ -49,7 +49,10 @@ class CommandCall:
     ctx: Context
 
     def reply(self, text: str) -> Send:
-        return Send(self.incoming.chat, text, reply_to_message_id=self.incoming.message_id)
+        """An answer where the command was given; numbers stay readable only in a staff member's private chat."""
+        private_staff = self.incoming.chat_type is ChatType.PRIVATE and self.role.is_staff
+        return Send(self.incoming.chat, text, reply_to_message_id=self.incoming.message_id,
+                    shows_numbers=private_staff)
 
     def t(self, key: str, **values: object) -> str:
         return self.ctx.texts(key, **values)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from handlers.commands.base import CommandCall, Refusal, UsageError, ticket_number
-from handlers.privacy import mask_text
 from handlers.risk import policy_for
 from handlers.types import Action, ChatRef, ChatType, Send
 from storage.models import Ticket, TicketEvent
@@ -55,7 +54,7 @@ def tickets(call: CommandCall) -> list[Action]:
         return [call.reply(call.t("cmd.out.tickets_none"))]
     lines = [call.t("cmd.out.tickets_header", count=len(rows))]
     lines += [_line(call, ticket) for ticket in rows[:30]]
-    return [call.reply(_privacy(call, "\n".join(lines)))]
+    return [call.reply("\n".join(lines))]
 
 
 def ticket(call: CommandCall) -> list[Action]:
@@ -71,7 +70,7 @@ def ticket(call: CommandCall) -> list[Action]:
     for event in call.uow.tickets.events(found.id or 0)[-10:]:
         lines.append(call.t("cmd.out.event_line", at=texts.at(event.at),
                             action=texts(f"action.{event.action}"), note=event.note[:80]))
-    return [call.reply(_privacy(call, "\n".join(lines)))]
+    return [call.reply("\n".join(lines))]
 
 
 def accept(call: CommandCall) -> list[Action]:
@@ -121,8 +120,8 @@ def _ticket_and_text(call: CommandCall, verb: str) -> tuple[Ticket, str]:
 
 
 def _to_customer(found: Ticket, text: str) -> Send:
-    """A message in the customer's group, quoting their appeal; numbers masked since the group reads along."""
-    return Send(ChatRef(found.platform, found.chat_id), mask_text(text), reply_to_message_id=found.source_message_id)
+    """A message in the customer's group, quoting their appeal."""
+    return Send(ChatRef(found.platform, found.chat_id), text, reply_to_message_id=found.source_message_id)
 
 
 def _find(call: CommandCall, arg: str) -> Ticket:
@@ -150,11 +149,6 @@ def _line(call: CommandCall, found: Ticket) -> str:
     texts = call.ctx.texts
     return call.t("ticket.line", number=found.id, kind=texts(f"kind.{found.kind}"),
                   status=texts(f"status.{found.status}"), customer=found.sender_name, text=found.text[:40])
-
-
-def _privacy(call: CommandCall, text: str) -> str:
-    """Phone and ID numbers are masked wherever customers can read along."""
-    return mask_text(text) if call.incoming.chat_type is ChatType.GROUP else text
 
 
 def risk(call: CommandCall) -> list[Action]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from config.settings import Settings
 from tests.bot.live import MANAGER, WANG, ZHANG, Live, live_gridbot, prepared_settings
 
 
@@ -160,6 +161,18 @@ async def test_an_update_that_always_fails_is_parked_not_dropped_and_others_go_o
     engine.dispose()
 
 
+def parked_count(settings: Settings) -> int:
+    from storage.db import make_engine
+    from storage.uow import UnitOfWork
+
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(engine) as uow:
+            return len(uow.failed_updates.pending())
+    finally:
+        engine.dispose()
+
+
 async def test_parked_updates_are_replayed_at_the_next_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from handlers import router
 
@@ -172,11 +185,11 @@ async def test_parked_updates_are_replayed_at_the_next_start(tmp_path: Path, mon
     async with live_gridbot(settings) as first:
         monkeypatch.setattr(router, "handle", broken)
         await first.say(first.group, WANG, "停电了，快来人")
-        for _ in range(100):
-            if first.running.channel.poller.offset and not first.running.channel.poller.in_batch:
+        for _ in range(200):
+            if parked_count(settings) == 1:
                 break
             await first.settle(0.05)
-        assert first.tickets() == []
+        assert parked_count(settings) == 1 and first.tickets() == []
     monkeypatch.setattr(router, "handle", real)  # the fixed release
     async with live_gridbot(settings) as second:
         assert len(second.tickets()) == 1
