@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
+from handlers.context import Context
 from handlers.types import ChatRef, ChatType, Incoming, Send, UserRef
+from storage.models import Staff
 
 GROUP = ChatRef("telegram", "-1001")
 OTHER_GROUP = ChatRef("telegram", "-1002")
@@ -27,3 +29,12 @@ def message(text: str, *, user: str = "501", name: str = "王大爷", chat: Chat
 
 def texts_to(actions: list, chat: ChatRef) -> list[str]:  # type: ignore[type-arg]
     return [a.text for a in actions if isinstance(a, Send) and a.chat == chat]
+
+
+def add_manager(ctx: Context, user_id: str = "900", name: str = "李经理") -> Staff:
+    """Register a grid manager (user 900 by default, the one the core tests talk as)."""
+    with ctx.uow() as uow:
+        staff = uow.staff.upsert(Staff(platform="telegram", user_id=user_id, name=name, role="grid_manager",
+                                       created_at=ctx.clock()))
+        uow.commit()
+    return staff

@@ -9,17 +9,8 @@ import pytest
 from handlers.context import Context
 from handlers.router import handle
 from handlers.types import ChatRef, Kind
-from storage.models import Staff
 from tests.conftest import FakeClock
-from tests.handlers.helpers import GROUP, OTHER_GROUP, message, texts_to
-
-
-def add_manager(ctx: Context, user_id: str = "900", name: str = "李经理") -> Staff:
-    with ctx.uow() as uow:
-        staff = uow.staff.upsert(Staff(platform="telegram", user_id=user_id, name=name, role="grid_manager",
-                                       created_at=ctx.clock()))
-        uow.commit()
-    return staff
+from tests.handlers.helpers import GROUP, OTHER_GROUP, add_manager, message, texts_to
 
 
 def test_repair_opens_a_ticket_with_number_category_and_deadline(ctx: Context) -> None:

@@ -7,17 +7,13 @@ from handlers.commands.table import COMMANDS
 from handlers.context import Context
 from handlers.router import handle
 from handlers.types import ChatRef
-from storage.models import Staff
-from tests.handlers.helpers import GROUP, message, texts_to
+from tests.handlers.helpers import GROUP, add_manager, message, texts_to
 
 MANAGER = ChatRef("telegram", "900")
 
 
 def manager(ctx: Context) -> None:
-    with ctx.uow() as uow:
-        uow.staff.upsert(Staff(platform="telegram", user_id="900", name="李经理", role="grid_manager",
-                               created_at=ctx.clock()))
-        uow.commit()
+    add_manager(ctx)
 
 
 def staff_says(ctx: Context, text: str, private: bool = True) -> list[str]:

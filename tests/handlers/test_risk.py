@@ -7,18 +7,14 @@ from datetime import timedelta
 from handlers.context import Context
 from handlers.router import button_pressed, handle
 from handlers.types import ButtonPress, ChatRef, Delete, Restrict, Send, UserRef
-from storage.models import Staff
 from tests.conftest import FakeClock
-from tests.handlers.helpers import GROUP, message, texts_to
+from tests.handlers.helpers import GROUP, add_manager, message, texts_to
 
 MANAGER_CHAT = ChatRef("telegram", "900")
 
 
 def bound_group(ctx: Context) -> None:
-    with ctx.uow() as uow:
-        uow.staff.upsert(Staff(platform="telegram", user_id="900", name="李经理", role="grid_manager",
-                               created_at=ctx.clock()))
-        uow.commit()
+    add_manager(ctx)
     handle(message("/bind 幸福村台区", user="900", name="李经理"), ctx)
 
 
