@@ -113,7 +113,19 @@ DETECTORS: tuple[Detector, ...] = (
     Detector("qq", "contact", Level.REVIEW, QQ, min_digits=5, hint=re.compile(_QQ_CUES)),
 )
 DETECTOR_ORDER = tuple(d.name for d in DETECTORS)
-_ASCII_ALNUM = re.compile("[0-9a-z\x02]")  # \x02: normalise.OTHER_ALNUM in a matcher's folded text
+# Every detector needs an ASCII letter or digit after normalisation (\x02, \x03: a matcher's codes
+# of letters and digits in none of its keys, see ``normalise.Coder``).
+_ASCII_ALNUM = re.compile("[0-9a-z\x02\x03]")
+# On a matcher's coded text (noise is \u2020, a repeat of the character before \u0909): what some
+# detector needs, beyond an @ (e-mail): five digits with at most one separator between (QQ and every
+# PII detector), a letter or digit, a dot and a letter (URL), a letter and five more ID characters
+# (WeChat).
+_ANY_LEAK = re.compile(
+    "[0-9\x03](?:\u2020?[0-9\x03\u0909]){4}"
+    "|[0-9a-z\x02\x03]\u0909*\u2020[a-z\x02]"
+    "|[a-z\x02][0-9a-z\x02\x03\u2020\u0909]{5}"
+)
+_AT = ("@", "\uff20", "\ufe6b")  # the characters normalised to @
 # A number of N digits, separators included, is a run of at least N digits, spaces and dashes.
 _DIGIT_GROUPS = bytes(0x30 if 0x30 <= b <= 0x39 or b in b" -\t" else 0x78 for b in range(256))
 _ORDER = attrgetter("start", "end")
@@ -133,10 +145,12 @@ class Detectors:
         )
 
     def find(self, text: str, folded: str | None = None) -> list[Hit]:
-        """Leaks in ``text``; ``folded`` (the matcher's folded text, if at hand) saves a pre-check.
+        """Leaks in ``text``; ``folded`` (the matcher's coded text, if at hand) saves pre-checks.
 
-        Every detector needs an ASCII letter or digit after normalisation, and the folded text
-        keeps exactly those, so a text whose folded form has none is skipped at once.
+        Every detector needs an ASCII letter or digit after normalisation, and the coded text keeps
+        exactly those (as themselves, ``OTHER_ALNUM`` or ``DIGIT``), so a text whose coded form has
+        none is skipped at once, and one without a shape some detector needs (``_ANY_LEAK``) as well,
+        before anything is normalised.
         """
         if not self.detectors:
             return []
@@ -147,6 +161,8 @@ class Detectors:
         if _ASCII_ALNUM.search(folded) is None:
             return []
         if norm is None:
+            if _ANY_LEAK.search(folded) is None and not any(at in text for at in _AT):
+                return []
             norm = normalise(text)
         # digits and separators become "0", all else "x" (bytes.translate, in C): a number of N
         # digits needs a run of N zeros

@@ -1,39 +1,55 @@
-"""Normalisation with a way back: fold a text for matching and map folded positions to the original.
+"""Normalisation with a way back: fold a text for matching, keeping every position.
 
-Folding a text is done in three steps, each cheap in C and each reversible for any position:
+A word is folded (``fold_word``) by ``MATCH_TABLE`` (one character to one character, noise marked),
+dropping the noise and collapsing each run of one repeated character, which gives its folded key and
+the run length each key character needs at least.
 
-1. ``str.translate`` with ``MATCH_TABLE`` maps one character to one character and marks noise
-   with ``NOISE`` (same length as the original, so positions are unchanged);
-2. the noise is removed (``str.replace``), and a lazily built table of the pieces between noise
-   characters maps a position back to the original;
-3. runs of one repeated character collapse to one character; the run lengths are kept, both to
-   give a hit its full extent and to let a word with a doubled character (妈妈) require the run.
+A text is coded for a matcher by ``Coder.code`` (``str.translate`` and encoding, both in C): every
+character becomes exactly one code character, so every position stays where it was:
 
-A matcher folds with its own table (``alphabet_table``), where every character that occurs in none
-of its keys becomes one stand-in: the automaton then reads one byte for it instead of three, and its
-runs need no collapsing.
+* a character in one of the matcher's keys becomes its code (``Coder`` gives each one a code point
+  whose two UTF-16 bytes, a *lead* and a *trail*, keep the automaton's nodes small, the characters
+  most frequent in the keys first);
+* noise becomes ``SKIP``, two whitespace bytes, which the automaton skips (``ignore_white_space``),
+  so a word matches through noise without anything being removed;
+* any other character becomes ``OTHER`` (``OTHER_ALNUM`` for an ASCII letter, ``DIGIT`` for a digit:
+  they still bound an ASCII word, and tell the leak detectors whether to look); an ASCII letter or
+  digit in a key stands for itself.
 
-A word is folded the same way (``fold_word``), giving its folded key and the run length each key
-character needs at least.
+A repeat of the character before it (noise between allowed) is found by the matcher's automaton,
+which holds every key character twice; ``Coder.mark_repeats`` then codes it ``RUN`` (two whitespace
+bytes as well) and the text is scanned again, so runs collapse for matching, still without moving
+anything.
+
+The automaton reads the UTF-16-LE bytes (as latin-1): two per character, so a match ending at byte
+``b`` ends at character ``b // 2`` of the original text.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from functools import cache
-from itertools import accumulate
 
-from sensitive_words.charmap import ASTRAL_NOISE, DETECT_TABLE, MATCH_TABLE, NOISE
+from sensitive_words.charmap import ASTRAL_NOISE, DETECT_TABLE, MATCH_TABLE, NOISE, TABLE_SIZE
 
-#: Stand-ins a matcher's own table may use for characters in none of its keys: OTHER for any such
-#: character, OTHER_ALNUM for an ASCII letter or digit (which still bounds ASCII words). A stretch of
-#: them collapses like any run (nothing can match inside it anyway).
+#: Codes of a noise character and of a repeat of the character before: each is two whitespace bytes.
+SKIP = "\u2020"
+RUN = "\u0909"
+#: Codes of a character in no key (OTHER_ALNUM for an ASCII letter, DIGIT for an ASCII digit).
 OTHER = "\x01"
 OTHER_ALNUM = "\x02"
-_REPEAT = re.compile(r"(.)\1", re.S)
-_RUNS = re.compile(r"(.)\1+", re.S)
+DIGIT = "\x03"
+#: Bytes never used in a code: whitespace in some C library's ``iswspace`` (the automaton would skip
+#: them), ASCII letters and digits (their own codes, with trail byte 0), and the bytes whose trail would
+#: make a surrogate.
+_WHITESPACE_BYTES = frozenset([*range(0x09, 0x0E), *range(0x1C, 0x21), 0x85, 0xA0])
+_ALNUM_BYTES = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyz")
+_CODE_BYTES = tuple(
+    b for b in range(0x04, 0x100) if b not in _WHITESPACE_BYTES and b not in _ALNUM_BYTES and not 0xD8 <= b <= 0xDF
+)
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def normalise(text: str) -> str:
@@ -58,138 +74,114 @@ def fold_word(word: str) -> tuple[str, tuple[int, ...]]:
 
 
 @cache
-def _other_table() -> tuple[list[int], dict[int, list[int]]]:
-    """MATCH_TABLE with every non-noise character as a stand-in, and the sources of each target."""
-    other, other_alnum = ord(OTHER), ord(OTHER_ALNUM)
+def _base_table() -> tuple[list[int], dict[int, list[int]]]:
+    """The code table of a matcher without keys (noise SKIP, everything else OTHER, OTHER_ALNUM or DIGIT) and
+    the sources of each ``MATCH_TABLE`` target."""
+    skip, other, other_alnum, digit = ord(SKIP), ord(OTHER), ord(OTHER_ALNUM), ord(DIGIT)
     base: list[int] = []
     sources: dict[int, list[int]] = {}
     for cp, target in enumerate(MATCH_TABLE):
         if target == 0:
-            base.append(0)
+            base.append(skip)
             continue
-        base.append(other_alnum if 0x30 <= target <= 0x39 or 0x61 <= target <= 0x7A else other)
+        base.append(digit if 0x30 <= target <= 0x39 else other_alnum if 0x61 <= target <= 0x7A else other)
         sources.setdefault(target, []).append(cp)
     return base, sources
 
 
-def alphabet_table(alphabet: Iterable[str]) -> list[int]:
-    """``MATCH_TABLE`` narrowed to the characters of a matcher's keys: every other character becomes
-    OTHER (or OTHER_ALNUM for an ASCII letter or digit), one byte instead of three for the automaton."""
-    base, sources = _other_table()
-    table = base.copy()
-    for ch in set(alphabet):
-        cp = ord(ch)
-        for src in sources.get(cp, ()):
-            table[src] = cp
-    return table
+@cache
+def _square() -> list[int]:
+    half = len(_CODE_BYTES) // 2
+    leads, trails = _CODE_BYTES[:half], _CODE_BYTES[half:]
+    pairs = sorted(((i, j) for i in range(len(leads)) for j in range(len(trails))), key=lambda p: (p[0] + p[1], p[0]))
+    return [trails[j] << 8 | leads[i] for i, j in pairs]
 
 
-class Folded:
-    """A text folded for matching, with the maps back to the original.
+def _code_points(count: int) -> list[int]:
+    """``count`` code points of two distinct code bytes each, the cheapest first.
 
-    ``text`` is the folded text, ``data`` its UTF-8 bytes and ``latin`` those bytes read as latin-1
-    (the automaton's input). The maps are built only when needed: ``plain`` texts (no noise, no
-    runs) map position ``j`` to ``j``.
+    The automaton looks a node's children up one by one, in the order they were added: the root's
+    children are lead bytes and a lead's children trail bytes. Leads and trails come from disjoint
+    halves of ``_CODE_BYTES`` (so a match cannot start on a trail byte), enumerated by diagonals
+    (lead index + trail index), so that the first codes are found after few comparisons. Past the
+    ``lead x trail`` square, any two code bytes (the matcher then drops matches ending on a lead byte).
     """
+    out = _square()[:count]
+    if count > len(out):
+        square = set(out)
+        out += [t << 8 | lead for t in _CODE_BYTES for lead in _CODE_BYTES if t << 8 | lead not in square]
+    if count > len(out):
+        raise ValueError(f"too many distinct characters in the keys: {count}")
+    return out[:count]
 
-    __slots__ = (
-        "_c1",
-        "_c1_starts",
-        "_marked",
-        "_run_after",
-        "_run_before",
-        "_run_pos",
-        "data",
-        "has_runs",
-        "latin",
-        "plain",
-        "run_chars",
-        "text",
-    )
 
-    def __init__(self, original: str, table: Sequence[int] = MATCH_TABLE) -> None:
-        self._build(original.translate(table))
+class Coder:
+    """The code of one matcher's keys, and ``code(text)`` for its texts (see the module's doc)."""
 
-    def _build(self, marked: str) -> None:
-        if NOISE in marked:
-            compact = marked.replace(NOISE, "")
-            self._marked: str | None = marked  # kept to map positions back through the noise
-        else:
-            compact = marked
-            self._marked = None
-        self._c1_starts: list[int] | None = None
-        self._run_pos: list[int] | None = None
-        if _REPEAT.search(compact) is None:
-            self._c1: str | None = None
-            self.run_chars: list[str] = []
-            self.has_runs = False
-            self.plain = self._marked is None
-        else:
-            # split() with the run's character captured, joined again, collapses every run in C;
-            # where the runs are is worked out only if a hit needs it (_run_table)
-            self._c1 = compact
-            parts = _RUNS.split(compact)
-            self.run_chars = parts[1::2]
-            compact = "".join(parts)
-            self.has_runs = True
-            self.plain = False
-        data = compact.encode("utf-8")
-        if b"\xf3" in data or b"\xf4" in data:  # U+C0000 and above: maybe astral noise
-            fixed = ASTRAL_NOISE.sub(NOISE, marked)
-            if fixed != marked:
-                self._build(fixed)
-                return
-        self.text = compact
-        self.data = data
-        self.latin = data.decode("latin-1")
+    __slots__ = ("_astral", "aligned", "codes", "rank", "table")
 
-    def _run_table(self) -> list[int]:
-        """Folded position of each run; ``_run_before``/``_run_after``: characters removed before it
-        and up to its end."""
-        if self._run_pos is None:
-            pos: list[int] = []
-            before: list[int] = []
-            after: list[int] = []
-            removed = 0
-            for m in _RUNS.finditer(self._c1 or ""):
-                a, b = m.span()
-                pos.append(a - removed)
-                before.append(removed)
-                removed += b - a - 1
-                after.append(removed)
-            self._run_pos, self._run_before, self._run_after = pos, before, after
-        return self._run_pos
+    def __init__(self, keys: Iterable[str]) -> None:
+        freq = Counter(ch for key in keys for ch in key)
+        ascii_alnum = [ch for ch in freq if ch.isascii() and ch.isalnum()]
+        others = sorted((ch for ch in freq if ch not in ascii_alnum), key=lambda ch: (-freq[ch], ch))
+        #: key character -> its code character, most frequent first
+        self.codes: dict[str, str] = {ch: ch for ch in ascii_alnum}
+        points = _code_points(len(others))
+        self.codes.update((ch, chr(cp)) for ch, cp in zip(others, points, strict=True))
+        self.rank = {ch: i for i, ch in enumerate(self.codes)}
+        #: True when every code has a lead and a trail from disjoint sets (no misaligned match)
+        self.aligned = len(points) <= len(_square())
+        base, sources = _base_table()
+        table = base.copy()
+        self._astral: dict[str, str] = {}  # codes of key characters above the table
+        for ch, code in self.codes.items():
+            cp = ord(ch)
+            if cp >= TABLE_SIZE:
+                self._astral[ch] = code
+            for src in sources.get(cp, ()):
+                table[src] = ord(code)
+        self.table = table
 
-    def runs(self) -> Iterator[tuple[int, int]]:
-        """Folded position and length of each run of a repeated character."""
-        if self.has_runs:
-            rp = self._run_table()
-            for pos, before, after in zip(rp, self._run_before, self._run_after, strict=True):
-                yield pos, after - before + 1
+    def order(self, key: str) -> list[int]:
+        """Sort key of a folded key: keys added in this order add the frequent codes first."""
+        return [self.rank[ch] for ch in key]
 
-    def run_length(self, j: int) -> int:
-        """How many times the folded character at ``j`` is repeated in the text (1 if not)."""
-        if not self.has_runs:
-            return 1
-        rp = self._run_table()
-        k = bisect_right(rp, j) - 1
-        return self._run_after[k] - self._run_before[k] + 1 if k >= 0 and rp[k] == j else 1
+    def key(self, key: str) -> str:
+        """The automaton's input for a folded key."""
+        return "".join(self.codes[ch] for ch in key).encode("utf-16-le").decode("latin-1")
 
-    def span(self, first: int, last: int) -> tuple[int, int]:
-        """Original ``[start, end)`` of the folded characters ``first..last`` (inclusive)."""
-        if self.has_runs:
-            rp = self._run_table()
-            # the first character of a run starts where its run starts; the last ends where it ends
-            k = bisect_right(rp, first) - 1
-            if k >= 0:
-                first += self._run_before[k] if rp[k] == first else self._run_after[k]
-            k = bisect_right(rp, last) - 1
-            if k >= 0:
-                last += self._run_after[k]
-        marked = self._marked
-        if marked is None:
-            return first, last + 1
-        starts = self._c1_starts
-        if starts is None:  # start of each noise-free piece; piece k follows k noise characters
-            starts = self._c1_starts = list(accumulate(map(len, marked.split(NOISE)), initial=0))
-        return first + bisect_right(starts, first) - 1, last + bisect_right(starts, last)
+    def code(self, text: str) -> tuple[str, str]:
+        """The coded text (one code character per character of ``text``, repeats not marked yet) and
+        the automaton's input."""
+        coded = text.translate(self.table)
+        data = coded.encode("utf-16-le")
+        if len(data) != 2 * len(coded):  # characters above the BMP left as they were by the table
+            coded = _ASTRAL.sub(self._astral_code, coded)
+            data = coded.encode("utf-16-le")
+        return coded, data.decode("latin-1")
+
+    def repeat_keys(self) -> Iterator[str]:
+        """Automaton inputs matching a repeat of a key character (the noise between is skipped)."""
+        for code in self.codes.values():
+            yield (code + code).encode("utf-16-le").decode("latin-1")
+
+    @staticmethod
+    def mark_repeats(coded: str, repeats: Iterable[int]) -> tuple[str, str]:
+        """``coded`` with the characters at ``repeats`` (positions, in order, of repeats of the
+        character before them, only noise between) marked ``RUN``, and the automaton's input."""
+        parts = []
+        prev = 0
+        for pos in repeats:
+            parts.append(coded[prev:pos])
+            prev = pos + 1
+        parts.append(coded[prev:])
+        marked = RUN.join(parts)
+        return marked, marked.encode("utf-16-le").decode("latin-1")
+
+    def _astral_code(self, m: re.Match[str]) -> str:
+        """Code of a character the table leaves as it is (U+30000 and above)."""
+        ch = m[0]
+        code = self._astral.get(ch)
+        if code is not None:
+            return code
+        return SKIP if ASTRAL_NOISE.match(ch) else OTHER

@@ -1,18 +1,25 @@
-"""The matcher: one Aho-Corasick automaton over the UTF-8 bytes of folded keys.
+"""The matcher: one Aho-Corasick automaton over the coded text (see ``normalise.Coder``).
 
-pyahocorasick looks a node's children up linearly; a Chinese dictionary gives the root thousands
-of children. Keys are therefore added as their UTF-8 bytes read as latin-1, so that no node has
-more than 64 children, and the text is folded (see ``normalise.Folded``), encoded the same way and
-scanned once. UTF-8 is self-synchronising, so every match starts and ends on a character boundary;
-byte offsets become character offsets incrementally (matches come in order of their end), and
-``Folded.span`` maps them back to the original text. Whitelist phrases live in the same automaton.
-Each matcher folds with its own table, where characters in none of its keys are one-byte stand-ins.
+pyahocorasick looks a node's children up one by one, and a Chinese dictionary gives the root thousands
+of children, so neither characters nor UTF-8 bytes are fed to it: each character of the matcher's keys
+has a two-byte code (a lead byte and a trail byte, the most frequent characters found first), and the
+automaton reads the text's codes as latin-1, two bytes per character. Noise is coded as whitespace
+bytes, which the automaton skips (``ignore_white_space``): nothing is removed, so a match ending at byte
+``b`` ends at character ``b // 2`` of the original text, and in the common case (no noise inside the
+match) it starts ``width - 1`` characters before.
+
+Runs of one repeated character collapse for matching: the automaton also holds every key character
+twice (``_REPEAT``); a text where it matches has its repeats coded as whitespace too (``RUN``) and is
+scanned again. A hit then extends over the repeats of its last character, and words that need a
+repeated character (妈妈) or ASCII word boundaries are checked around the match (``_span``).
+Whitelist phrases live in the same automaton.
 
 A ``Matcher`` never changes after it is built: the engine swaps in a new one to change lists.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from operator import attrgetter
 
@@ -20,7 +27,7 @@ import ahocorasick
 
 from sensitive_words.hits import Hit, make_hit
 from sensitive_words.lists import WordEntry
-from sensitive_words.normalise import OTHER_ALNUM, Folded, alphabet_table, fold_word
+from sensitive_words.normalise import DIGIT, OTHER, OTHER_ALNUM, RUN, SKIP, Coder, fold_word
 
 #: ``boundary(text, start, end) -> bool``: True when the hit sits on word boundaries.
 BoundaryCheck = Callable[[str, int, int], bool]
@@ -29,11 +36,18 @@ Span = tuple[int, int]
 # characters, the run lengths it needs (offset, count), and whether its first/last character is an
 # ASCII letter or digit, which then must not continue a longer ASCII word.
 Candidate = tuple[WordEntry | None, int, tuple[Span, ...], bool, bool]
+# What the automaton stores under a key: width, candidates, whether all of them need a repeated
+# character, whether none needs the runs worked out (no repeat needed, no ASCII edge).
+Value = tuple[int, tuple[Candidate, ...], bool, bool]
 
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
-_ALNUM_NEIGHBOUR = _ASCII_ALNUM | {OTHER_ALNUM}
+_ALNUM_NEIGHBOUR = _ASCII_ALNUM | {OTHER_ALNUM, DIGIT}
 _ORDER = attrgetter("start", "end")
-_FOUR_BYTE_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")
+_RUN_TAIL = re.compile(f"(?:{SKIP}*{RUN})+")  # the repeats that extend a hit's last character
+_RUN_HEAD = re.compile(f"[^{SKIP}{RUN}](?={SKIP}*{RUN})")  # the first character of each run
+# a key never starts with OTHER: a root child for it, added first, finds it at once
+_REPEAT = 0  # what the automaton stores under a repeated key character
+_PINS = tuple((ch + RUN).encode("utf-16-le").decode("latin-1") for ch in (OTHER, OTHER_ALNUM, DIGIT))
 
 
 def _candidate(entry: WordEntry | None, key: str, counts: tuple[int, ...]) -> Candidate:
@@ -41,22 +55,48 @@ def _candidate(entry: WordEntry | None, key: str, counts: tuple[int, ...]) -> Ca
     return entry, len(key), needs, key[0] in _ASCII_ALNUM, key[-1] in _ASCII_ALNUM
 
 
-#: ``Matcher.scan``: hits, spans of whitelisted phrases, and the folded text (None when nothing was
-#: scanned), which the detectors' cheap pre-check reads.
+#: ``Matcher.scan``: hits, spans of whitelisted phrases, and the coded text (None when nothing was
+#: scanned): its ASCII letters and digits (and OTHER_ALNUM) are the detectors' cheap pre-check.
 Scan = tuple[list[Hit], list[Span], str | None]
 
 
-def _uniform_width(data: bytes, chars: int) -> int:
-    """1 for ASCII, 3 when every character takes three bytes (CJK), else 0."""
-    if len(data) == chars:
-        return 1
-    if len(data) == 3 * chars and not any(lead in data for lead in _FOUR_BYTE_LEADS):
-        return 3  # no character is longer than three bytes, so none is shorter either
-    return 0
-
-
-def _runs_ok(folded: Folded, first: int, needs: tuple[Span, ...]) -> bool:
-    return all(folded.run_length(first + offset) >= count for offset, count in needs)
+def _span(marked: str, last: int, cand: Candidate) -> Span | None:
+    """Original span of ``cand`` matched up to the character at ``last`` (the general case: noise or
+    repeats inside, repeats needed, ASCII edges), None if the match does not hold."""
+    _entry, width, needs, ascii_head, ascii_tail = cand
+    size = len(marked)
+    pos = [last]  # positions of the matched characters, last first
+    i = last
+    for _ in range(width - 1):
+        i -= 1
+        while marked[i] == SKIP or marked[i] == RUN:
+            i -= 1
+        pos.append(i)
+    for offset, count in needs:
+        j = pos[width - 1 - offset] + 1
+        length = 1
+        while j < size and (marked[j] == SKIP or marked[j] == RUN):
+            length += marked[j] == RUN
+            j += 1
+        if length < count:
+            return None
+    stop = last + 1
+    tail = _RUN_TAIL.match(marked, stop)
+    if tail is not None:
+        stop = tail.end()
+    if ascii_head:
+        j = i - 1
+        while j >= 0 and (marked[j] == SKIP or marked[j] == RUN):
+            j -= 1
+        if j >= 0 and marked[j] in _ALNUM_NEIGHBOUR:
+            return None
+    if ascii_tail:
+        j = stop
+        while j < size and marked[j] == SKIP:
+            j += 1
+        if j < size and marked[j] in _ALNUM_NEIGHBOUR:
+            return None
+    return i, stop
 
 
 def _keys(entries: Iterable[WordEntry], phrases: Iterable[str]) -> tuple[dict[str, list[Candidate]], int, int]:
@@ -91,26 +131,35 @@ class Matcher:
         boundary: BoundaryCheck | None = None,
     ) -> None:
         table, self.word_count, self.phrase_count = _keys(entries, phrases)
+        self._coder = coder = Coder(table)
         automaton = ahocorasick.Automaton()
+        for pin in _PINS:
+            automaton.add_word(pin, None)
         # A word that folds to one repeated character (哈哈, 妈妈) is a run of that character: it is
         # looked up in the text's few runs rather than matched at every single 哈 or 妈.
         self._run_words: dict[str, tuple[Candidate, ...]] = {}
-        for key, cands in table.items():
+        for key in sorted(table, key=coder.order):
+            cands = table[key]
             if len(key) == 1:
                 runs_only = tuple(c for c in cands if c[2])
                 if runs_only:
-                    self._run_words[key] = runs_only
+                    self._run_words[coder.codes[key]] = runs_only
                 cands = [c for c in cands if not c[2]]
                 if not cands:
                     continue
-            # stored with a flag: every candidate needs a repeated character (哈哈笑 folds to 哈笑)
-            value = (all(c[2] for c in cands), tuple(cands))
-            automaton.add_word(key.encode("utf-8").decode("latin-1"), value)
-        self._scan_bytes = automaton.kind != ahocorasick.EMPTY
-        if self._scan_bytes:
-            automaton.make_automaton()
+            value: Value = (
+                len(key),
+                tuple(cands),
+                all(c[2] for c in cands),  # 哈哈笑 folds to 哈笑: needs a repeated 哈
+                not any(c[2] or c[3] or c[4] for c in cands),
+            )
+            automaton.add_word(coder.key(key), value)
+        # last, so that they are the last children looked at: a key character twice in a row marks a
+        # repeat, which ``scan`` marks RUN before scanning again (few texts have one)
+        for repeat in coder.repeat_keys():
+            automaton.add_word(repeat, _REPEAT)
+        automaton.make_automaton()
         self._automaton = automaton
-        self._table = alphabet_table(ch for key in table for ch in key)
         self._empty = not table
         self._boundary = boundary
 
@@ -119,70 +168,82 @@ class Matcher:
         return self.scan(text)[0]
 
     def scan(self, text: str) -> Scan:
-        """Hits (whitelisted ones dropped), spans of the whitelisted phrases found, folded text."""
+        """Hits (whitelisted ones dropped), spans of the whitelisted phrases found, coded text."""
         if self._empty or not text:
             return [], [], None
-        folded = Folded(text, self._table)
-        found = self._locate(folded)
+        coder = self._coder
+        marked, data = coder.code(text)
+        found = list(self._automaton.iter(data, ignore_white_space=True))
         if not found:
-            return [], [], folded.text
-        hits, allowed = self._hits(text, folded, found)
-        return hits, allowed, folded.text
-
-    def _locate(self, folded: Folded) -> list[tuple[int, tuple[Candidate, ...]]]:
-        """(last folded position, candidates) of each match of a folded key."""
-        found: list[tuple[int, tuple[Candidate, ...]]] = []
-        runs = folded.has_runs
-        if self._scan_bytes:
-            data = folded.data
-            width = -1  # bytes per character when all characters have the same width, else 0
-            used_bytes = used_chars = 0
-            last = -1
-            for end_byte, (all_need_runs, cands) in self._automaton.iter(folded.latin):
-                if all_need_runs and not runs:
-                    continue
-                if width < 0:
-                    width = _uniform_width(data, len(folded.text))
-                if width:
-                    last = end_byte // width
-                elif end_byte >= used_bytes:  # matches come in order of their end
-                    used_chars += len(data[used_bytes : end_byte + 1].decode("utf-8"))
-                    used_bytes = end_byte + 1
-                    last = used_chars - 1
-                found.append((last, cands))
-        if runs and self._run_words and not self._run_words.keys().isdisjoint(folded.run_chars):
-            for pos, _length in folded.runs():
-                run_cands = self._run_words.get(folded.text[pos])
-                if run_cands is not None:
-                    found.append((pos, run_cands))
-        return found
-
-    def _hits(
-        self, text: str, folded: Folded, found: list[tuple[int, tuple[Candidate, ...]]]
-    ) -> tuple[list[Hit], list[Span]]:
-        hits: list[Hit] = []
-        allowed: list[Span] = []
-        folded_text = folded.text
-        size = len(folded_text)
-        plain = folded.plain
-        runs = folded.has_runs
+            return [], [], marked
+        aligned = coder.aligned
         boundary = self._boundary
-        for last, cands in found:
-            for entry, width, needs, ascii_head, ascii_tail in cands:
-                first = last - width + 1
-                if needs and (not runs or not _runs_ok(folded, first, needs)):
+        has_runs = False
+        while True:
+            hits: list[Hit] = []
+            allowed: list[Span] = []
+            find = marked.find
+            for end_byte, value in found:
+                if value is _REPEAT:
+                    break  # repeats to mark first: see below
+                if not aligned and not end_byte & 1:
+                    continue  # a match starting on a trail byte
+                width, cands, need_runs, simple = value
+                if need_runs and not has_runs:
                     continue
-                if ascii_head and first > 0 and folded_text[first - 1] in _ALNUM_NEIGHBOUR:
+                last = end_byte >> 1
+                if simple:
+                    first = last - width + 1
+                    if first < 0 or find(SKIP, first, last) >= 0 or (has_runs and find(RUN, first, last) >= 0):
+                        # noise or repeats inside: walk back over the width - 1 characters before the last
+                        first = last
+                        for _ in range(width - 1):
+                            first -= 1
+                            while marked[first] == SKIP or marked[first] == RUN:
+                                first -= 1
+                    stop = last + 1
+                    if has_runs:
+                        tail = _RUN_TAIL.match(marked, stop)
+                        if tail is not None:
+                            stop = tail.end()
+                    for cand in cands:
+                        entry = cand[0]
+                        if entry is None:
+                            allowed.append((first, stop))
+                        elif not entry.boundary or boundary is None or boundary(text, first, stop):
+                            hits.append(
+                                make_hit(entry.word, entry.category, entry.level, first, stop, text[first:stop])
+                            )
                     continue
-                if ascii_tail and last + 1 < size and folded_text[last + 1] in _ALNUM_NEIGHBOUR:
+                for cand in cands:
+                    span = _span(marked, last, cand)
+                    if span is not None:
+                        self._emit(text, cand[0], span[0], span[1], hits, allowed)
+            else:
+                break
+            # A key character repeated (the automaton matched it twice): mark the repeats and scan again.
+            marked, data = coder.mark_repeats(marked, [e >> 1 for e, v in found if v is _REPEAT])
+            found = list(self._automaton.iter(data, ignore_white_space=True))
+            has_runs = True
+        if has_runs and self._run_words:
+            for m in _RUN_HEAD.finditer(marked):
+                run_cands = self._run_words.get(m[0])
+                if run_cands is None:
                     continue
-                start, end = (first, last + 1) if plain else folded.span(first, last)
-                if entry is None:
-                    allowed.append((start, end))
-                elif not entry.boundary or boundary is None or boundary(text, start, end):
-                    hits.append(make_hit(entry.word, entry.category, entry.level, start, end, text[start:end]))
+                for cand in run_cands:
+                    span = _span(marked, m.start(), cand)
+                    if span is not None:
+                        self._emit(text, cand[0], span[0], span[1], hits, allowed)
         if allowed and hits:
             hits = [h for h in hits if not any(a <= h.start and h.end <= b for a, b in allowed)]
         if len(hits) > 1:
             hits.sort(key=_ORDER)
-        return hits, allowed
+        return hits, allowed, marked
+
+    def _emit(
+        self, text: str, entry: WordEntry | None, start: int, end: int, hits: list[Hit], allowed: list[Span]
+    ) -> None:
+        if entry is None:
+            allowed.append((start, end))
+        elif not entry.boundary or self._boundary is None or self._boundary(text, start, end):
+            hits.append(make_hit(entry.word, entry.category, entry.level, start, end, text[start:end]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sensitive_words import Level, Matcher, WordEntry, WordList
+from sensitive_words import Level, Matcher, WordEntry, WordList, fold_word
 
 WORDS = WordList.from_lines(
     [
@@ -106,3 +106,21 @@ def test_mixed_character_widths() -> None:
     m = Matcher([WordEntry("赌"), WordEntry("博")])
     assert [(h.word, h.start) for h in m.find("𠀀赌д博")] == [("赌", 1), ("博", 3)]
     assert [(h.word, h.start) for h in m.find("ab赌")] == [("赌", 2)]
+
+
+def test_key_characters_above_the_table() -> None:
+    m = Matcher([WordEntry("\U00030000好"), WordEntry("好好学习")])
+    text = "x\U00030000 好好好学习😀"
+    assert [(h.word, h.start, h.end) for h in m.find(text)] == [("\U00030000好", 1, 6), ("好好学习", 3, 8)]
+
+
+def test_more_key_characters_than_aligned_codes() -> None:
+    # past the lead x trail square a code may start on a trail byte: misaligned matches are dropped
+    words = [chr(0x4E00 + i) + chr(0x4E00 + (i * 7 + 3) % 12000) for i in range(12000)]
+    m = Matcher([WordEntry(w) for w in words])
+    assert not m._coder.aligned
+    planted = words[::97]
+    text = "".join(planted)
+    hits = m.find(text)
+    assert {(w, 2 * i, 2 * i + 2) for i, w in enumerate(planted)} <= {(h.word, h.start, h.end) for h in hits}
+    assert all(fold_word(h.text)[0] == fold_word(h.word)[0] and h.end - h.start == 2 for h in hits)

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sensitive_words import Matcher, WordEntry
 from sensitive_words.charmap import DETECT_TABLE, MATCH_TABLE, NOISE, is_noise, normalise_char
-from sensitive_words.normalise import Folded, fold_word, normalise
+from sensitive_words.normalise import DIGIT, OTHER, OTHER_ALNUM, RUN, SKIP, Coder, fold_word, normalise
 
 
 @pytest.mark.parametrize(
@@ -74,25 +75,31 @@ def test_fold_word_collapses_runs_and_drops_noise() -> None:
     assert fold_word("，。") == ("", ())
 
 
-def test_folded_maps_back_to_original() -> None:
-    text = "你是 垃垃-垃圾！！好"
-    folded = Folded(text)
-    assert folded.text == "你是垃圾好"
-    assert folded.run_length(2) == 3
-    assert folded.span(2, 3) == (3, 8)
-    assert text[3:8] == "垃垃-垃圾"
-    assert folded.span(4, 4) == (10, 11)
+def test_coded_text_keeps_every_position() -> None:
+    text = "你是 垃垃-垃圾！！好a1"
+    coder = Coder(["垃圾", "好"])
+    coded, data = coder.code(text)
+    g, j, h = coder.codes["垃"], coder.codes["圾"], coder.codes["好"]
+    assert coded == OTHER + OTHER + SKIP + g + g + SKIP + g + j + SKIP + SKIP + h + OTHER_ALNUM + DIGIT
+    assert data == coded.encode("utf-16-le").decode("latin-1")
+    marked = OTHER + OTHER + SKIP + g + RUN + SKIP + RUN + j + SKIP + SKIP + h + OTHER_ALNUM + DIGIT
+    assert coder.mark_repeats(coded, [4, 6]) == (marked, marked.encode("utf-16-le").decode("latin-1"))
+    # the matcher finds the repeats itself (the automaton matches a key character twice)
+    assert Matcher([WordEntry("垃圾"), WordEntry("好")]).scan(text)[2] == marked
 
 
-def test_folded_plain_text_is_identity() -> None:
-    folded = Folded("供电所通知")
-    assert folded.text == "供电所通知"
-    assert not folded.has_runs
-    assert folded.span(1, 2) == (1, 3)
-    assert folded.data == "供电所通知".encode()
+def test_codes_are_two_non_whitespace_bytes() -> None:
+    coder = Coder(["赌博", "sb", "垃圾"])
+    assert coder.codes["s"] == "s" and coder.codes["b"] == "b"  # ASCII letters and digits stand for themselves
+    for ch in "赌博垃圾":
+        lead, trail = coder.key(ch)
+        assert not lead.isspace() and not trail.isspace() and lead != trail
+    assert SKIP.encode("utf-16-le").isspace() and RUN.encode("utf-16-le").isspace()
 
 
-def test_folded_astral_noise() -> None:
-    text = "赌\U000e0020\U000e0021博"
-    assert Folded(text).text == "赌博"
-    assert Folded(text).span(0, 1) == (0, 4)
+def test_coded_astral_characters() -> None:
+    coder = Coder(["赌博"])
+    b, o = coder.codes["赌"], coder.codes["博"]
+    assert coder.code("赌\U000e0020\U000e0021博")[0] == b + SKIP + SKIP + o  # astral noise
+    marked, data = coder.code("赌\U00030000博𠀀")  # above the table, and in it (plane 2)
+    assert marked == b + OTHER + o + OTHER and len(data) == 8
