@@ -21,6 +21,7 @@ from bot.sandbox import SandboxClient, SandboxServer
 from bot.telegram_channel import TelegramChannel
 from bot.workers import DatabaseWorkers
 from config.settings import Settings, SettingsError
+from sensitive_words import SensitiveWordEngine
 
 log = logging.getLogger(__name__)
 SANDBOX_TOKEN = "7000000001:sandbox-token-not-secret"
@@ -74,6 +75,7 @@ async def serve(settings: Settings, *, sandbox: bool = False, sandbox_port: int 
                                              access_log=False))
     stop = stop or asyncio.Event()
     _on_signals(stop)
+    _reload_words_on_sighup(app.ctx.risk)
     http_task = asyncio.create_task(server.serve(), name="http")
     try:
         while not server.started:
@@ -122,6 +124,23 @@ def _check_webhook_settings(settings: Settings) -> None:
     secret = telegram.webhook_secret.get_secret_value() if telegram.webhook_secret else ""
     if len(secret) < 16 or not all(c.isalnum() or c in "_-" for c in secret):
         raise SettingsError("GRIDBOT_TELEGRAM__WEBHOOK_SECRET: expected 16-256 characters of A-Z, a-z, 0-9, _ or -")
+
+
+def _reload_words_on_sighup(engine: SensitiveWordEngine | None) -> None:
+    """`kill -HUP <pid>` re-reads the word lists; matching goes on with the old automaton meanwhile."""
+    if engine is None:
+        return
+
+    def reload() -> None:
+        try:
+            engine.reload()
+        except Exception as exc:  # a broken file keeps the lists in force
+            log.error("sensitive-word lists not reloaded: %s", exc)
+            return
+        log.info("sensitive-word lists reloaded")
+
+    with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
 
 
 def _on_signals(stop: asyncio.Event) -> None:

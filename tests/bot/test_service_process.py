@@ -54,6 +54,20 @@ def test_run_sandbox_starts_and_stops_gracefully(tmp_path: Path, stop_signal: si
         proc.kill()
 
 
+def test_sighup_reloads_the_word_lists(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=tmp_path, env=_env(tmp_path),
+                   check=True, capture_output=True)
+    proc = _gridbot(tmp_path, "run", "--sandbox")
+    try:
+        _wait_for_line(proc, "gridbot is running")
+        proc.send_signal(signal.SIGHUP)
+        _wait_for_line(proc, "sensitive-word lists reloaded")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        proc.kill()
+
+
 def test_run_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     proc = _gridbot(tmp_path, "run", "--sandbox")
     out, _ = proc.communicate(timeout=30)
