@@ -136,3 +136,16 @@ def test_words_check_prints_hits_with_offsets_into_the_original() -> None:
     assert {h["word"] for h in first["hits"]} >= {"wechat", "领取电费补贴"}
     assert all(original[h["start"]:h["end"]] == h["text"] for h in first["hits"])
     assert second == {"line": 2, "hits": []}  # 垃圾分类 is whitelisted
+
+
+def test_sla_due_prints_each_clock_as_the_tickets_compute_it() -> None:
+    code, out = gridbot("sla", "due", "--kind", "complaint", "--at", "2026-09-30T10:00", "--json")
+    assert code == 0
+    clocks = {c["clock"]: c["due_at"] for c in json.loads(out)["clocks"]}
+    assert clocks == {"first_contact": "2026-10-01T10:00:00+08:00", "reply": "2026-10-14T00:00:00+08:00"}
+    code, out = gridbot("sla", "due", "--kind", "report", "--at", "2027-06-01T10:00")
+    assert code == 2 and "chinesecalendar does not know 2027" in out
+    code, out = gridbot("sla", "due", "--kind", "gossip", "--at", "2026-09-30T10:00")
+    assert code == 2 and "expected one of" in out
+    code, out = gridbot("sla", "due", "--kind", "repair", "--at", "yesterday")
+    assert code == 2 and "expected an ISO time" in out
