@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -76,7 +77,8 @@ class DeadlineTable:
         return cls(rules)
 
     def clocks(self, kind: Kind, opened_at: datetime, *, area_type: str = "rural",
-               important: bool = False, tz: ZoneInfo) -> list[DueClock]:
+               important: bool = False, tz: ZoneInfo, workday: Callable[[date], bool] | None = None,
+               ) -> list[DueClock]:
         """Every clock of a ticket of this kind opened at `opened_at`, in order."""
         result: list[DueClock] = []
         for rule in self._rules.get(kind, ()):
@@ -84,7 +86,7 @@ class DeadlineTable:
             start = opened_at
             if rule.after is not None:  # estimate: the earlier clock met exactly on time
                 start = next(c.due_at for c in result if c.name == rule.after)
-            result.append(DueClock(rule.name, duration, add_duration(start, duration, tz)))
+            result.append(DueClock(rule.name, duration, add_duration(start, duration, tz, workday or is_workday)))
         return result
 
 
@@ -98,13 +100,14 @@ def _parse_clock(path: Path, kind: str, raw: dict[str, str]) -> ClockRule:
     return ClockRule(raw["name"], by_area, important, raw.get("after"))
 
 
-def add_duration(start: datetime, duration: Duration, tz: ZoneInfo) -> datetime:
+def add_duration(start: datetime, duration: Duration, tz: ZoneInfo,
+                 workday: Callable[[date], bool] | None = None) -> datetime:
     if duration.unit == "min":
         return start + timedelta(minutes=duration.amount)
     if duration.unit == "h":
         return start + timedelta(hours=duration.amount)
     local_day = start.astimezone(tz).date()
-    last_day = nth_workday_after(local_day, duration.amount)
+    last_day = nth_workday_after(local_day, duration.amount, workday or is_workday)
     return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz)
 
 
@@ -117,10 +120,15 @@ def is_workday(day: date) -> bool:
         ) from None
 
 
-def nth_workday_after(day: date, n: int) -> date:
+def monday_to_friday(day: date) -> bool:
+    """The stand-in calendar for years chinesecalendar does not know yet (holidays and 调休 unknown)."""
+    return day.weekday() < 5
+
+
+def nth_workday_after(day: date, n: int, workday: Callable[[date], bool] = is_workday) -> date:
     """The Nth working day strictly after `day` (调休 weekend workdays count)."""
     current, counted = day, 0
     while counted < n:
         current += timedelta(days=1)
-        counted += is_workday(current)
+        counted += workday(current)
     return current

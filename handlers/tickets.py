@@ -8,7 +8,7 @@ from datetime import datetime
 
 from handlers.classifier import Classification
 from handlers.context import Context
-from handlers.deadlines import CalendarOutOfRange, DueClock
+from handlers.deadlines import CalendarOutOfRange, DueClock, monday_to_friday
 from handlers.extraction import Extracted
 from handlers.types import ChatRef, Incoming
 from storage.models import Customer, Staff, Ticket, TicketClock, TicketEvent
@@ -96,9 +96,10 @@ def _clocks(ctx: Context, verdict: Classification, now: datetime, area_type: str
     try:
         return ctx.deadlines.clocks(verdict.kind, now, area_type=area_type, important=important, tz=ctx.tz)
     except CalendarOutOfRange as exc:
-        # Never lose an appeal over a calendar update: open it without a promised date, loudly.
-        log.error("ticket opened without deadline: %s", exc)
-        return []
+        # Never lose an appeal over a calendar update: count Monday to Friday, and say so loudly.
+        log.error("working days counted Monday to Friday (holidays unknown): %s", exc)
+        return ctx.deadlines.clocks(verdict.kind, now, area_type=area_type, important=important, tz=ctx.tz,
+                                    workday=monday_to_friday)
 
 
 def _announce(ctx: Context, ticket: Ticket, incoming: Incoming, clocks: list[DueClock],

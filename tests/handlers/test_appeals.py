@@ -130,3 +130,16 @@ def test_a_crash_while_routing_leaves_nothing_half_written(ctx: Context, monkeyp
     with ctx.uow() as uow:
         assert uow.inbound.count() == 0  # the idempotency row rolled back with the ticket
     assert handle(incoming, ctx).ticket_number == "1"  # so the redelivery still opens it
+
+
+def test_beyond_the_known_calendar_a_ticket_still_gets_a_deadline(ctx: Context, clock: FakeClock,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    from datetime import UTC, datetime
+
+    clock.now = datetime(2027, 3, 5, 2, 0, tzinfo=UTC)  # a Friday chinesecalendar does not know yet
+    outcome = handle(message("我要投诉，你们营业厅的服务态度太差了"), ctx)
+    assert outcome.ticket_number == "1"
+    with ctx.uow() as uow:
+        clocks = {c.name: c.due_at for c in uow.tickets.clocks(1)}
+    assert clocks["reply"].astimezone(ctx.tz).date().isoformat() == "2027-03-13"  # end of Fri 12 (Mon–Fri)
+    assert "Monday to Friday" in caplog.text
