@@ -41,10 +41,6 @@ class ChatOrderedSender:
         if self._tails.get(chat_id) is task:
             del self._tails[chat_id]
 
-    @property
-    def pending(self) -> int:
-        return len(self._tails)
-
     async def drain(self, timeout: float = 30.0) -> None:
         """Wait for every queued send (a graceful stop); give up after `timeout`."""
         tails = list(self._tails.values())
