@@ -14,6 +14,7 @@ from handlers.classifier import Classifier
 from handlers.context import Context, RiskPolicy, utc_now
 from handlers.deadlines import DeadlineTable
 from handlers.i18n import Texts
+from handlers.types import ChatRef
 from sensitive_words import SensitiveWordEngine
 from storage.db import make_engine
 from storage.migrate import ensure_migrated, upgrade
@@ -50,6 +51,10 @@ def build_context(settings: Settings, engine: Engine) -> Context:
         risk_policy=RiskPolicy(settings.risk.warn_limit, timedelta(minutes=settings.risk.window_minutes),
                                timedelta(minutes=settings.risk.restrict_minutes)),
         behaviour=BehaviourWatch(behaviour_limits(settings.risk)),
+        duplicate_window=timedelta(minutes=settings.tickets.duplicate_window_minutes),
+        survey_timeout=timedelta(hours=settings.tickets.survey_timeout_hours),
+        l2_delay=timedelta(minutes=settings.escalation.l2_delay_minutes),
+        county_chats=tuple(ChatRef(*entry.split(":", 1)) for entry in settings.escalation.county_chats),
     )
 
 

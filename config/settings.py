@@ -69,10 +69,34 @@ class TicketSettings(BaseModel):
     append_window_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
     # Texts longer than this are stored truncated (a 100 kB paste is not an appeal).
     max_text_chars: int = Field(default=4000, ge=100)
+    # Repairs from one area within this window are one fault: later reports link under the first ticket.
+    duplicate_window_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
+    # A survey nobody answers closes the ticket as "no rating" after this long.
+    survey_timeout_hours: int = Field(default=72, ge=1, le=30 * 24)
 
     @property
     def append_window(self) -> timedelta:
         return timedelta(minutes=self.append_window_minutes)
+
+
+class EscalationSettings(BaseModel):
+    """The warning and escalation ladder: L0 warns the assignee, L1 the station's supervisors, L2 the county."""
+
+    # A breached clock goes on to L2 (the county service centre) this long after L1.
+    l2_delay_minutes: int = Field(default=120, ge=0)
+    # Where L2 goes: "platform:chat_id", e.g. "telegram:-1001234567890" (the county centre's duty group).
+    county_chats: list[str] = []
+    # How often the scheduler looks for clocks to warn or escalate.
+    sweep_seconds: int = Field(default=30, ge=1, le=3600)
+
+    @field_validator("county_chats")
+    @classmethod
+    def _platform_and_chat(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            platform, _, chat = entry.partition(":")
+            if platform not in ("telegram", "wecom") or not chat:
+                raise ValueError(f"expected platform:chat_id such as telegram:-1001234567890, got {entry!r}")
+        return value
 
 
 class Settings(BaseSettings):
@@ -95,6 +119,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     tickets: TicketSettings = TicketSettings()
     risk: RiskSettings = RiskSettings()
+    escalation: EscalationSettings = EscalationSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -11,6 +11,7 @@ from handlers.behaviour import BehaviourWatch
 from handlers.classifier import Classifier
 from handlers.deadlines import DeadlineTable
 from handlers.i18n import Texts
+from handlers.types import ChatRef
 from sensitive_words import SensitiveWordEngine
 from storage.uow import UnitOfWork
 
@@ -44,5 +45,9 @@ class Context:
     risk: SensitiveWordEngine | None = None
     risk_policy: RiskPolicy = RiskPolicy()
     behaviour: BehaviourWatch = field(default_factory=BehaviourWatch)
+    duplicate_window: timedelta = timedelta(hours=2)
+    survey_timeout: timedelta = timedelta(hours=72)
+    l2_delay: timedelta = timedelta(hours=2)
+    county_chats: tuple[ChatRef, ...] = ()
     # Groups already recorded with this title, so plain chat costs no database round trip.
     known_groups: set[tuple[str, str, str]] = field(default_factory=set)

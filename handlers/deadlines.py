@@ -16,6 +16,7 @@ from handlers.types import Kind
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(min|h|wd)\s*$")
 AREA_TYPES = ("city", "rural", "remote")
+MET_ON = ("contact", "arrival", "resolve")
 
 
 class CalendarOutOfRange(ValueError):
@@ -45,6 +46,8 @@ class ClockRule:
     by_area: dict[str, Duration]
     important: Duration | None = None
     after: str | None = None
+    met_on: str = "resolve"  # contact (accepted or first reply) | arrival (/arrive) | resolve
+    escalate: bool = True
 
     def duration(self, area_type: str, important: bool) -> Duration:
         if important and self.important is not None:
@@ -57,6 +60,9 @@ class DueClock:
     name: str
     duration: Duration
     due_at: datetime
+    started_at: datetime
+    met_on: str = "resolve"
+    escalate: bool = True
 
 
 class DeadlineTable:
@@ -86,7 +92,8 @@ class DeadlineTable:
             start = opened_at
             if rule.after is not None:  # estimate: the earlier clock met exactly on time
                 start = next(c.due_at for c in result if c.name == rule.after)
-            result.append(DueClock(rule.name, duration, add_duration(start, duration, tz, workday or is_workday)))
+            due = add_duration(start, duration, tz, workday or is_workday)
+            result.append(DueClock(rule.name, duration, due, start, rule.met_on, rule.escalate))
         return result
 
 
@@ -97,7 +104,11 @@ def _parse_clock(path: Path, kind: str, raw: dict[str, str]) -> ClockRule:
         important = Duration.parse(raw["important"]) if "important" in raw else None
     except DeadlineConfigError as exc:
         raise DeadlineConfigError(f"{path}: [{kind}] clock {raw.get('name')!r}: {exc}") from None
-    return ClockRule(raw["name"], by_area, important, raw.get("after"))
+    met_on = str(raw.get("met_on", "resolve"))
+    if met_on not in MET_ON:
+        raise DeadlineConfigError(f"{path}: [{kind}] clock {raw.get('name')!r}: met_on must be one of "
+                                  f"{', '.join(MET_ON)}, got {met_on!r}")
+    return ClockRule(raw["name"], by_area, important, raw.get("after"), met_on, bool(raw.get("escalate", True)))
 
 
 def add_duration(start: datetime, duration: Duration, tz: ZoneInfo,
@@ -109,6 +120,20 @@ def add_duration(start: datetime, duration: Duration, tz: ZoneInfo,
     local_day = start.astimezone(tz).date()
     last_day = nth_workday_after(local_day, duration.amount, workday or is_workday)
     return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz)
+
+
+def warning_time(started_at: datetime, due_at: datetime, unit: str, tz: ZoneInfo,
+                 workday: Callable[[date], bool] | None = None) -> datetime:
+    """When to warn the assignee: 2 working days before a working-day deadline, at 75% of a
+    minute/hour one (../shared/DOMAIN.md)."""
+    if unit != "wd":
+        return started_at + (due_at - started_at) * 3 / 4
+    # Working-day clocks end at local midnight after their last day; step back over two working days.
+    day, counted = (due_at.astimezone(tz) - timedelta(seconds=1)).date(), 0
+    while counted < 2:
+        counted += (workday or is_workday)(day)
+        day -= timedelta(days=1)
+    return max(started_at, datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz))
 
 
 def is_workday(day: date) -> bool:

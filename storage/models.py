@@ -34,6 +34,8 @@ class Staff(SQLModel, table=True):
     grade: str | None = Field(default=None, max_length=10)  # 高级 | 中级 | 初级
     station_id: int | None = Field(default=None, foreign_key="station.id")
     active: bool = True
+    away: bool = False  # on leave or off duty: round-robin assignment skips them
+    last_assigned_at: datetime | None = None  # round-robin picks the manager assigned longest ago
     created_at: datetime
 
     __table_args__ = (UniqueConstraint("platform", "user_id"),)
@@ -121,6 +123,13 @@ class Ticket(SQLModel, table=True):
     closed_at: datetime | None = None
     due_at: datetime | None = None
     resolution: str | None = None
+    area_id: int | None = Field(default=None, foreign_key="area.id", index=True)
+    station_id: int | None = Field(default=None, foreign_key="station.id", index=True)
+    # A duplicate report of the same fault is linked under one parent (status "merged").
+    parent_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    important: bool = False  # an important customer (重要等级): stricter clocks, escalated at once
+    level: str | None = Field(default=None, max_length=10)  # complaint level 特殊 | 重大 | 重要 | 一般
+    paused_at: datetime | None = None  # waiting for the customer since: the clocks stand still
 
     __table_args__ = (Index("ix_ticket_sender_open", "platform", "chat_id", "sender_user_id", "status"),)
 
@@ -135,6 +144,14 @@ class TicketClock(SQLModel, table=True):
     name: str = Field(max_length=30)
     due_at: datetime
     met_at: datetime | None = None
+    # The promise itself, so a clock can be restarted (restoration starts at arrival) or shifted
+    # (waiting for the customer) without the deadline table at hand.
+    started_at: datetime | None = None
+    amount: int = 0
+    unit: str = Field(default="h", max_length=5)  # min | h | wd
+    met_on: str = Field(default="resolve", max_length=10)  # contact | arrival | resolve
+    after: str | None = Field(default=None, max_length=30)  # starts when this earlier clock is met
+    escalate: bool = True  # praise is never escalated
 
 
 class TicketEvent(SQLModel, table=True):
@@ -228,3 +245,41 @@ class RiskEvent(SQLModel, table=True):
     at: datetime
     handled_by: int | None = Field(default=None, foreign_key="staff.id")
     handled_at: datetime | None = None
+
+
+class TicketAlert(SQLModel, table=True):
+    """A deadline warning or escalation that was sent. The unique key makes each one go out once,
+    across restarts and across several running instances."""
+
+    __tablename__ = "ticket_alert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=80, unique=True)  # "<ticket>:<clock or ->:<level>"
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    clock_id: int | None = Field(default=None, foreign_key="ticket_clock.id")
+    level: str = Field(max_length=10)  # warn | L1 | L2 | urge
+    at: datetime
+    recipients: int = 0
+
+
+class Survey(SQLModel, table=True):
+    """One satisfaction survey of a resolved ticket (a reopened and re-resolved ticket gets another round).
+
+    The rated manager and station are copied at rating time, so later reassignment does not move a rating.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    round: int = 1
+    platform: str = Field(max_length=20)
+    chat_id: str = Field(max_length=64)
+    customer_user_id: str = Field(max_length=64)
+    status: str = Field(default="asked", max_length=20)  # asked | rated | awaiting_reason | no_rating
+    asked_at: datetime
+    score: int | None = None
+    answered_at: datetime | None = None
+    reason: str = ""
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    station_id: int | None = Field(default=None, foreign_key="station.id")
+
+    __table_args__ = (UniqueConstraint("ticket_id", "round"),)

@@ -20,7 +20,9 @@ from storage.models import (
     RiskEvent,
     Staff,
     Station,
+    Survey,
     Ticket,
+    TicketAlert,
     TicketClock,
     TicketEvent,
 )
@@ -29,6 +31,8 @@ T = TypeVar("T")
 
 
 OPEN_STATUSES = ("new", "accepted", "in_progress", "waiting_customer", "reopened")
+# Open and running: a ticket waiting for the customer has its clocks stopped.
+RUNNING_STATUSES = ("new", "accepted", "in_progress", "reopened")
 
 
 class _Repo:
@@ -83,6 +87,24 @@ class Staffs(_Repo):
 
     def all(self) -> Sequence[Staff]:
         return self.session.exec(select(Staff).order_by(col(Staff.id))).all()
+
+    def save(self, staff: Staff) -> Staff:
+        return self._save(staff)
+
+    def on_duty(self, station_id: int | None) -> Sequence[Staff]:
+        """Grid managers who can take a ticket, the one assigned longest ago (or never) first."""
+        query = select(Staff).where(Staff.role == "grid_manager", Staff.active, col(Staff.away).is_(False))
+        if station_id is not None:
+            query = query.where((Staff.station_id == station_id) | col(Staff.station_id).is_(None))
+        return self.session.exec(
+            query.order_by(col(Staff.last_assigned_at).is_not(None), col(Staff.last_assigned_at), col(Staff.id))
+        ).all()
+
+    def with_role(self, role: str, station_id: int | None = None) -> Sequence[Staff]:
+        query = select(Staff).where(Staff.role == role, Staff.active)
+        if station_id is not None:
+            query = query.where((Staff.station_id == station_id) | col(Staff.station_id).is_(None))
+        return self.session.exec(query.order_by(col(Staff.id))).all()
 
 
 class Groups(_Repo):
@@ -204,6 +226,41 @@ class Tickets(_Repo):
     def add_clock(self, clock: TicketClock) -> TicketClock:
         return self._save(clock)
 
+    def save_clock(self, clock: TicketClock) -> TicketClock:
+        return self._save(clock)
+
+    def children(self, parent_id: int) -> Sequence[Ticket]:
+        return self.session.exec(
+            select(Ticket).where(Ticket.parent_id == parent_id).order_by(col(Ticket.id))
+        ).all()
+
+    def fault_parent(self, area_id: int, kind: str, since: datetime) -> Ticket | None:
+        """The open ticket a new report of the same fault belongs under: same area and kind, recent."""
+        return self.session.exec(
+            select(Ticket)
+            .where(Ticket.area_id == area_id, Ticket.kind == kind, col(Ticket.parent_id).is_(None))
+            .where(col(Ticket.status).in_(OPEN_STATUSES), Ticket.opened_at >= since)
+            .order_by(col(Ticket.id))
+        ).first()
+
+    def running_clocks(self) -> Sequence[tuple[TicketClock, Ticket]]:
+        """Unmet, escalating clocks of tickets that are open and not waiting for the customer."""
+        rows = self.session.exec(
+            select(TicketClock, Ticket).join(Ticket, col(Ticket.id) == TicketClock.ticket_id)
+            .where(col(TicketClock.met_at).is_(None), col(TicketClock.escalate).is_(True))
+            .where(col(Ticket.status).in_(RUNNING_STATUSES))
+            .order_by(col(TicketClock.due_at))
+        ).all()
+        return [(clock, ticket) for clock, ticket in rows]
+
+    def escalate_at_once(self) -> Sequence[Ticket]:
+        """Open tickets that go to the county at once: important customers, 特殊/重大 complaints."""
+        return self.session.exec(
+            select(Ticket).where(col(Ticket.status).in_(OPEN_STATUSES))
+            .where(col(Ticket.important).is_(True) | col(Ticket.level).in_(("特殊", "重大")))
+            .order_by(col(Ticket.id))
+        ).all()
+
     def clocks(self, ticket_id: int) -> Sequence[TicketClock]:
         return self.session.exec(
             select(TicketClock).where(TicketClock.ticket_id == ticket_id).order_by(col(TicketClock.id))
@@ -302,3 +359,35 @@ class RiskEvents(_Repo):
 
     def recent(self, limit: int = 100) -> Sequence[RiskEvent]:
         return self.session.exec(select(RiskEvent).order_by(col(RiskEvent.id).desc()).limit(limit)).all()
+
+
+class Alerts(_Repo):
+    def claim(self, alert: TicketAlert) -> TicketAlert:
+        """Record an alert; raises IntegrityError when its key was sent before (by us or another instance)."""
+        return self._save(alert)
+
+    def sent(self, key: str) -> bool:
+        return self.session.exec(select(TicketAlert.id).where(TicketAlert.key == key)).first() is not None
+
+    def for_ticket(self, ticket_id: int) -> Sequence[TicketAlert]:
+        return self.session.exec(
+            select(TicketAlert).where(TicketAlert.ticket_id == ticket_id).order_by(col(TicketAlert.id))
+        ).all()
+
+
+class Surveys(_Repo):
+    def add(self, survey: Survey) -> Survey:
+        return self._save(survey)
+
+    def save(self, survey: Survey) -> Survey:
+        return self._save(survey)
+
+    def latest(self, ticket_id: int) -> Survey | None:
+        return self.session.exec(
+            select(Survey).where(Survey.ticket_id == ticket_id).order_by(col(Survey.round).desc())
+        ).first()
+
+    def unanswered_before(self, asked_before: datetime) -> Sequence[Survey]:
+        return self.session.exec(
+            select(Survey).where(Survey.status == "asked", Survey.asked_at < asked_before).order_by(col(Survey.id))
+        ).all()

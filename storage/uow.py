@@ -8,7 +8,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from storage.reports import Reports
 from storage.repositories import (
+    Alerts,
     Customers,
     FailedUpdates,
     Groups,
@@ -17,6 +19,7 @@ from storage.repositories import (
     RiskEvents,
     Staffs,
     Stations,
+    Surveys,
     Tickets,
 )
 
@@ -38,6 +41,9 @@ class UnitOfWork:
         self.failed_updates = FailedUpdates(self.session)
         self.outbox = Outbox(self.session)
         self.risk = RiskEvents(self.session)
+        self.alerts = Alerts(self.session)
+        self.surveys = Surveys(self.session)
+        self.reports = Reports(self.session)
         return self
 
     def __exit__(
