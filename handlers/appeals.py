@@ -12,11 +12,12 @@ from datetime import datetime
 from handlers.classifier import Classification
 from handlers.context import Context
 from handlers.extraction import Extracted, extract
+from handlers.lifecycle import first_due, move
 from handlers.outbox import queue
 from handlers.privacy import mask_text
 from handlers.risk import screen
 from handlers.tickets import open_ticket, remember_contact
-from handlers.types import Incoming, Kind, Outcome, Send
+from handlers.types import ChatRef, Incoming, Kind, Outcome, Send
 from storage.models import InboundMessage, Ticket, TicketEvent
 from storage.uow import IntegrityError, UnitOfWork
 
@@ -102,6 +103,17 @@ def _append(uow: UnitOfWork, ctx: Context, incoming: Incoming, text: str, verdic
     number = str(ticket.id)
     reply = Send(incoming.chat, ctx.texts("ticket.appended", number=number),
                  reply_to_message_id=incoming.message_id)
+    outcome = Outcome(actions=[reply], ticket_number=number, kind=Kind(ticket.kind))
+    if ticket.status == "waiting_customer":  # the customer answered: the clocks run again
+        move(uow, ctx, ticket, "in_progress", f"customer:{incoming.sender.platform}:{incoming.sender.user_id}",
+             action="customer_answered", note=text)
+        ticket.due_at = first_due(uow, ticket)
+        uow.tickets.save(ticket)
+        manager = uow.staff.get(ticket.assignee_id) if ticket.assignee_id else None
+        if manager is not None:
+            outcome.actions.append(Send(ChatRef(manager.platform, manager.user_id), ctx.texts(
+                "ticket.customer_answered", number=number, customer=ticket.sender_name, text=text[:300]),
+                shows_numbers=True))
     log.debug("appended %s to ticket %s: %s", incoming.message_id, number, mask_text(text[:60]))
-    return Outcome(actions=[reply], ticket_number=number, kind=Kind(ticket.kind))
+    return outcome
 

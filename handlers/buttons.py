@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 
+from handlers import survey
 from handlers.context import Context
 from handlers.outbox import queue
 from handlers.risk import strike_consequences
@@ -17,6 +18,8 @@ _RISK = re.compile(r"^risk:(\d{1,12}):(delete|warn|dismiss)$")
 
 
 def button_pressed(press: ButtonPress, ctx: Context) -> Outcome:
+    if press.data.startswith(("rate:", "why:")):
+        return survey.pressed(press, ctx)
     match = _RISK.match(press.data)
     if match is None:
         log.warning("refused unknown button %r from user %s", press.data[:64], press.user.user_id)

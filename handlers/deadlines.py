@@ -63,6 +63,7 @@ class DueClock:
     started_at: datetime
     met_on: str = "resolve"
     escalate: bool = True
+    after: str | None = None
 
 
 class DeadlineTable:
@@ -93,7 +94,7 @@ class DeadlineTable:
             if rule.after is not None:  # estimate: the earlier clock met exactly on time
                 start = next(c.due_at for c in result if c.name == rule.after)
             due = add_duration(start, duration, tz, workday or is_workday)
-            result.append(DueClock(rule.name, duration, due, start, rule.met_on, rule.escalate))
+            result.append(DueClock(rule.name, duration, due, start, rule.met_on, rule.escalate, rule.after))
         return result
 
 

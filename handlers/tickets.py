@@ -6,11 +6,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from handlers.assignment import pick_assignee
 from handlers.classifier import Classification
 from handlers.context import Context
 from handlers.deadlines import CalendarOutOfRange, DueClock, monday_to_friday
 from handlers.extraction import Extracted
-from handlers.types import ChatRef, Incoming
+from handlers.types import ChatRef, Incoming, Kind
 from storage.models import Customer, Staff, Ticket, TicketClock, TicketEvent
 from storage.uow import UnitOfWork
 
@@ -31,28 +32,56 @@ def open_ticket(uow: UnitOfWork, ctx: Context, incoming: Incoming, text: str, ve
     now = ctx.clock()
     customer = _customer_for(uow, incoming, found, now)
     group = uow.groups.get(group_id) if group_id else None
-    manager = uow.staff.get(group.manager_id) if group and group.manager_id else None
-    area_type = _area_type(uow, ctx, group.area_id if group else None, customer)
+    area = uow.stations.area_by_id(group.area_id) if group and group.area_id else None
+    station_id = area.station_id if area else uow.stations.get_or_create(ctx.station_name).id
+    parent = None
+    if area is not None and verdict.kind is Kind.REPAIR and ctx.duplicate_window:
+        parent = uow.tickets.fault_parent(area.id or 0, verdict.kind.value, now - ctx.duplicate_window)
+    manager = None if parent else pick_assignee(uow, group, station_id, now)
+    area_type = customer.locality or (area.area_type if area else ctx.default_area_type)
     important = (customer.importance or "") in IMPORTANT_GRADES
-    clocks = _clocks(ctx, verdict, now, area_type, important)
+    clocks = [] if parent else _clocks(ctx, verdict, now, area_type, important)
     ticket = uow.tickets.add(Ticket(
         kind=verdict.kind.value, text=text, customer_id=customer.id, group_id=group_id,
         platform=incoming.chat.platform, chat_id=incoming.chat.chat_id,
         sender_user_id=incoming.sender.user_id, sender_name=incoming.sender.display_name,
         source_message_id=incoming.message_id, assignee_id=manager.id if manager else None,
         confidence=verdict.confidence, opened_at=now, updated_at=now, last_customer_message_at=now,
-        due_at=clocks[0].due_at if clocks else None,
+        due_at=clocks[0].due_at if clocks else None, area_id=area.id if area else None, station_id=station_id,
+        important=important, status="merged" if parent else "new", parent_id=parent.id if parent else None,
+        closed_at=now if parent else None,
     ))
     assert ticket.id is not None
     for clock in clocks:
-        uow.tickets.add_clock(TicketClock(ticket_id=ticket.id, name=clock.name, due_at=clock.due_at))
+        uow.tickets.add_clock(TicketClock(
+            ticket_id=ticket.id, name=clock.name, due_at=clock.due_at, started_at=clock.started_at,
+            amount=clock.duration.amount, unit=clock.duration.unit, met_on=clock.met_on, after=clock.after,
+            escalate=clock.escalate))
     actor = f"customer:{incoming.sender.platform}:{incoming.sender.user_id}"
     uow.tickets.log(TicketEvent(ticket_id=ticket.id, at=now, actor=actor, action="opened", note=text,
                                 data={"message_id": incoming.message_id, "cues": list(verdict.cues)}))
+    if parent is not None:
+        return _link(uow, ctx, ticket, parent, incoming)
     if manager is not None:
         uow.tickets.log(TicketEvent(ticket_id=ticket.id, at=now, actor="system", action="assigned",
                                     data={"staff_id": manager.id}))
     return _announce(ctx, ticket, incoming, clocks, manager)
+
+
+def link(uow: UnitOfWork, ctx: Context, child: Ticket, parent: Ticket, actor: str) -> None:
+    """Record a duplicate report under its parent, on both tickets' timelines."""
+    now = ctx.clock()
+    uow.tickets.log(TicketEvent(ticket_id=child.id or 0, at=now, actor=actor, action="linked",
+                                data={"parent": parent.id}))
+    uow.tickets.log(TicketEvent(ticket_id=parent.id or 0, at=now, actor=actor, action="linked",
+                                note=child.text[:200], data={"child": child.id}))
+
+
+def _link(uow: UnitOfWork, ctx: Context, ticket: Ticket, parent: Ticket, incoming: Incoming) -> OpenedTicket:
+    link(uow, ctx, ticket, parent, "system")
+    reply = ctx.texts("ticket.linked", name=incoming.sender.display_name or "", number=ticket.id,
+                      parent=parent.id, kind=ctx.texts(f"kind.{parent.kind}"))
+    return OpenedTicket(str(ticket.id), reply, None, "")
 
 
 def remember_contact(uow: UnitOfWork, ticket: Ticket, found: Extracted) -> None:
@@ -82,13 +111,6 @@ def _fill_contact(uow: UnitOfWork, customer: Customer, found: Extracted) -> None
     if not customer.address and found.address_hints:
         customer.address = found.address_hints[0][:300]
     uow.customers.save(customer)
-
-
-def _area_type(uow: UnitOfWork, ctx: Context, area_id: int | None, customer: Customer) -> str:
-    if customer.locality:
-        return customer.locality
-    area = uow.stations.area_by_id(area_id) if area_id else None
-    return area.area_type if area else ctx.default_area_type
 
 
 def _clocks(ctx: Context, verdict: Classification, now: datetime, area_type: str,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from storage.models import (
@@ -95,7 +95,7 @@ class Staffs(_Repo):
         """Grid managers who can take a ticket, the one assigned longest ago (or never) first."""
         query = select(Staff).where(Staff.role == "grid_manager", Staff.active, col(Staff.away).is_(False))
         if station_id is not None:
-            query = query.where((Staff.station_id == station_id) | col(Staff.station_id).is_(None))
+            query = query.where(or_(col(Staff.station_id) == station_id, col(Staff.station_id).is_(None)))
         return self.session.exec(
             query.order_by(col(Staff.last_assigned_at).is_not(None), col(Staff.last_assigned_at), col(Staff.id))
         ).all()
@@ -103,7 +103,7 @@ class Staffs(_Repo):
     def with_role(self, role: str, station_id: int | None = None) -> Sequence[Staff]:
         query = select(Staff).where(Staff.role == role, Staff.active)
         if station_id is not None:
-            query = query.where((Staff.station_id == station_id) | col(Staff.station_id).is_(None))
+            query = query.where(or_(col(Staff.station_id) == station_id, col(Staff.station_id).is_(None)))
         return self.session.exec(query.order_by(col(Staff.id))).all()
 
 
@@ -199,7 +199,9 @@ class Tickets(_Repo):
         return self.session.exec(
             select(Ticket)
             .where(Ticket.platform == platform, Ticket.chat_id == chat_id, Ticket.sender_user_id == user_id)
-            .where(col(Ticket.status).in_(OPEN_STATUSES), Ticket.last_customer_message_at >= since)
+            .where(col(Ticket.status).in_(OPEN_STATUSES))
+            # A ticket waiting for the customer's answer takes it whenever it comes.
+            .where(or_(col(Ticket.last_customer_message_at) >= since, col(Ticket.status) == "waiting_customer"))
             .order_by(col(Ticket.id).desc())
         ).first()
 

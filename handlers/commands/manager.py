@@ -1,14 +1,16 @@
-"""Staff commands: bind a group, list and show tickets, accept, reply in the group, resolve."""
+"""Staff commands about groups and the work list: bind a group, list and show tickets, duty, risk policy.
+
+The commands that move a ticket through its loop are in handlers/commands/workflow.py."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers.commands.base import CommandCall, Refusal, UsageError, ticket_number
+from handlers.commands.base import CommandCall, Refusal, UsageError
+from handlers.commands.workflow import find
 from handlers.risk import policy_for
-from handlers.types import Action, ChatRef, ChatType, Send
-from storage.models import Ticket, TicketEvent
-from storage.repositories import OPEN_STATUSES
+from handlers.types import Action, ChatType
+from storage.models import Ticket
 
 AREA_TYPES = ("city", "rural", "remote")
 
@@ -58,7 +60,7 @@ def tickets(call: CommandCall) -> list[Action]:
 
 
 def ticket(call: CommandCall) -> list[Action]:
-    found = _find(call, call.args)
+    found = find(call, call.args)
     texts = call.ctx.texts
     assignee = call.uow.staff.get(found.assignee_id) if found.assignee_id else None
     group = call.uow.groups.get(found.group_id) if found.group_id else None
@@ -67,82 +69,38 @@ def ticket(call: CommandCall) -> list[Action]:
                     group=group.title if group else found.chat_id, text=found.text[:500],
                     assignee=assignee.name if assignee else "-",
                     due=texts.when(found.due_at) if found.due_at else "-")]
+    if found.parent_id:
+        lines.append(call.t("cmd.out.ticket_parent", parent=found.parent_id))
+    if children := call.uow.tickets.children(found.id or 0):
+        lines.append(call.t("cmd.out.ticket_children", count=len(children),
+                            numbers=" ".join(str(child.id) for child in children[:20])))
+    for clock in call.uow.tickets.clocks(found.id or 0):
+        state = (call.t("cmd.out.clock_met", at=texts.at(clock.met_at), late="" if clock.met_at <= clock.due_at
+                        else call.t("cmd.out.clock_late")) if clock.met_at else call.t("cmd.out.clock_running"))
+        lines.append(call.t("cmd.out.clock_line", clock=texts(f"clock.{clock.name}"), due=texts.when(clock.due_at),
+                            state=state))
     for event in call.uow.tickets.events(found.id or 0)[-10:]:
         lines.append(call.t("cmd.out.event_line", at=texts.at(event.at),
                             action=texts(f"action.{event.action}"), note=event.note[:80]))
     return [call.reply("\n".join(lines))]
 
 
-def accept(call: CommandCall) -> list[Action]:
-    found = _find(call, call.args)
-    _require(call, found, ("new", "reopened"), "accept")
-    assert call.staff is not None
-    now = call.ctx.clock()
-    found.status, found.assignee_id, found.updated_at = "accepted", call.staff.id, now
-    found.first_response_at = found.first_response_at or now
-    _log(call, found, "accepted", "")
-    name = call.staff.name
-    return [call.reply(call.t("cmd.out.accepted", number=found.id, name=name)),
-            _to_customer(found, call.t("cmd.out.accepted_customer", number=found.id, name=name))]
+def away(call: CommandCall) -> list[Action]:
+    """/away: off duty; new tickets of unowned groups go round-robin to the others."""
+    return _duty(call, away=True)
 
 
-def reply(call: CommandCall) -> list[Action]:
-    found, text = _ticket_and_text(call, "reply")
-    now = call.ctx.clock()
-    found.first_response_at = found.first_response_at or now
-    if found.status in ("new", "accepted", "reopened"):
-        found.status = "in_progress"
-    found.updated_at = now
-    _log(call, found, "replied", text)
-    return [_to_customer(found, call.t("cmd.out.reply_customer", number=found.id, text=text)),
-            call.reply(call.t("cmd.out.replied", number=found.id))]
+def back(call: CommandCall) -> list[Action]:
+    return _duty(call, away=False)
 
 
-def resolve(call: CommandCall) -> list[Action]:
-    found, note = _ticket_and_text(call, "resolve")
-    now = call.ctx.clock()
-    found.status, found.resolved_at, found.updated_at = "resolved", now, now
-    found.resolution = note
-    found.first_response_at = found.first_response_at or now
-    _log(call, found, "resolved", note)
-    return [_to_customer(found, call.t("cmd.out.resolved_customer", number=found.id, note=note)),
-            call.reply(call.t("cmd.out.resolved", number=found.id))]
-
-
-def _ticket_and_text(call: CommandCall, verb: str) -> tuple[Ticket, str]:
-    """`N free text`: the open ticket N and the text, or a usage error / refusal."""
-    number, _, text = call.args.partition(" ")
-    if not text.strip():
+def _duty(call: CommandCall, *, away: bool) -> list[Action]:
+    if call.args.strip():
         raise UsageError
-    found = _find(call, number)
-    _require(call, found, OPEN_STATUSES, verb)
-    return found, text.strip()
-
-
-def _to_customer(found: Ticket, text: str) -> Send:
-    """A message in the customer's group, quoting their appeal."""
-    return Send(ChatRef(found.platform, found.chat_id), text, reply_to_message_id=found.source_message_id)
-
-
-def _find(call: CommandCall, arg: str) -> Ticket:
-    number = ticket_number(arg)
-    found = call.uow.tickets.get(number)
-    if found is None:
-        raise Refusal(call.t("cmd.no_ticket", number=number))
-    return found
-
-
-def _require(call: CommandCall, found: Ticket, allowed: tuple[str, ...], verb: str) -> None:
-    if found.status not in allowed:
-        raise Refusal(call.t("cmd.out.bad_state", number=found.id, verb=call.t(f"cmd.verb.{verb}"),
-                             status=call.t(f"status.{found.status}")))
-
-
-def _log(call: CommandCall, found: Ticket, action: str, note: str) -> None:
-    call.uow.tickets.save(found)
-    actor = f"staff:{call.staff.id}" if call.staff else "system"
-    call.uow.tickets.log(TicketEvent(ticket_id=found.id or 0, at=call.ctx.clock(), actor=actor,
-                                     action=action, note=note))
+    assert call.staff is not None
+    call.staff.away = away
+    call.uow.staff.save(call.staff)
+    return [call.reply(call.t("cmd.out.away" if away else "cmd.out.back", name=call.staff.name))]
 
 
 def _line(call: CommandCall, found: Ticket) -> str:

@@ -5,7 +5,7 @@ Adapters register exactly these names with the platform (Telegram's setMyCommand
 
 from __future__ import annotations
 
-from handlers.commands import customer, manager
+from handlers.commands import customer, manager, workflow
 from handlers.commands.base import EVERYONE, STAFF, Command
 
 COMMANDS: tuple[Command, ...] = (
@@ -15,9 +15,20 @@ COMMANDS: tuple[Command, ...] = (
     Command("bind", STAFF, manager.bind),
     Command("tickets", STAFF, manager.tickets),
     Command("ticket", STAFF, manager.ticket),
-    Command("accept", STAFF, manager.accept),
-    Command("reply", STAFF, manager.reply),
-    Command("resolve", STAFF, manager.resolve),
+    Command("accept", STAFF, workflow.accept),
+    Command("reply", STAFF, workflow.reply),
+    Command("wait", STAFF, workflow.wait),
+    Command("arrive", STAFF, workflow.arrived),
+    Command("resolve", STAFF, workflow.resolve),
+    Command("reopen", STAFF, workflow.reopen),
+    Command("cancel", STAFF, workflow.cancel),
+    Command("merge", STAFF, workflow.merge),
+    Command("assign", STAFF, workflow.assign),
+    Command("note", STAFF, workflow.internal_note),
+    Command("urge", STAFF, workflow.urge),
+    Command("level", STAFF, workflow.level),
+    Command("away", STAFF, manager.away),
+    Command("back", STAFF, manager.back),
     Command("risk", STAFF, manager.risk),
 )
 
