@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from storage.models import ChatGroup, Staff
 from storage.uow import UnitOfWork
@@ -16,10 +16,12 @@ def pick_assignee(uow: UnitOfWork, group: ChatGroup | None, station_id: int | No
         owner = uow.staff.get(group.manager_id)
         if owner is not None and owner.active and not owner.away:
             chosen = owner
+    on_duty = uow.staff.on_duty(station_id)
     if chosen is None:
-        on_duty = uow.staff.on_duty(station_id)
         chosen = on_duty[0] if on_duty else None
     if chosen is not None:
-        chosen.last_assigned_at = now
+        # Strictly after everyone else, even when two tickets arrive within one clock tick.
+        stamps = [staff.last_assigned_at for staff in on_duty if staff.last_assigned_at is not None]
+        chosen.last_assigned_at = max([now, *(stamp + timedelta(microseconds=1) for stamp in stamps)])
         uow.staff.save(chosen)
     return chosen

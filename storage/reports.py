@@ -1,10 +1,153 @@
-"""Read-only reporting queries (KPIs, dashboard figures): aggregate over a period, never write."""
+"""Read-only reporting queries (KPIs, dashboard figures): aggregate over a period, never write.
+
+Each query selects only the columns a report needs, as small frozen rows; the figures themselves
+(medians, rates, attribution) are computed by the handlers, so the SQL stays portable across SQLite and
+PostgreSQL.
+"""
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlmodel import Session, col
+
+from storage.models import Staff, Station, Survey, Ticket, TicketClock, TicketEvent
+
+SURVEY_ANSWERED = ("rated", "awaiting_reason", "no_rating")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedRow:
+    ticket_id: int
+    assignee_id: int | None
+    station_id: int | None
+    opened_at: datetime
+    first_response_at: datetime | None
+    duplicate: bool  # merged under a parent: the same fault reported again
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    event_id: int
+    ticket_id: int
+    at: datetime
+    actor: str
+    assignee_id: int | None
+    station_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClockRow:
+    ticket_id: int
+    assignee_id: int | None
+    station_id: int | None
+    status: str
+    paused_at: datetime | None
+    name: str
+    due_at: datetime
+    met_at: datetime | None
+    after: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyRow:
+    ticket_id: int
+    staff_id: int | None
+    station_id: int | None
+    status: str
+    score: int | None
+
+
+def _duplicate() -> ColumnElement[bool]:
+    # Both marks of a merged report, so a child whose status later changes still counts as a duplicate.
+    return or_(col(Ticket.status) == "merged", col(Ticket.parent_id).is_not(None))
+
+
+def _not_duplicate() -> ColumnElement[bool]:
+    return and_(col(Ticket.status) != "merged", col(Ticket.parent_id).is_(None))
+
+
+def _event_columns() -> Select[Any]:
+    """An event with its ticket's assignee and station, for tickets that are not duplicates."""
+    return (
+        select(col(TicketEvent.id), col(TicketEvent.ticket_id), col(TicketEvent.at), col(TicketEvent.actor),
+               col(Ticket.assignee_id), col(Ticket.station_id))
+        .join(Ticket, col(Ticket.id) == col(TicketEvent.ticket_id))
+        .where(_not_duplicate())
+    )
 
 
 class Reports:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def opened_tickets(self, start: datetime, end: datetime) -> list[OpenedRow]:
+        """Tickets opened in [start, end), duplicates included but flagged."""
+        rows = self.session.execute(
+            select(col(Ticket.id), col(Ticket.assignee_id), col(Ticket.station_id), col(Ticket.opened_at),
+                   col(Ticket.first_response_at), _duplicate())
+            .where(col(Ticket.opened_at) >= start, col(Ticket.opened_at) < end)
+            .order_by(col(Ticket.id))
+        ).all()
+        return [OpenedRow(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+
+    def ticket_events(self, action: str, start: datetime, end: datetime) -> list[EventRow]:
+        """Events of one action in [start, end), of tickets that are not duplicates, in time order."""
+        return self._events(
+            _event_columns()
+            .where(col(TicketEvent.action) == action, col(TicketEvent.at) >= start, col(TicketEvent.at) < end)
+        )
+
+    def resolutions_of_reopened(self, start: datetime, end: datetime) -> list[EventRow]:
+        """Every "resolved" event before `end` of the tickets reopened in [start, end): who had resolved them."""
+        reopened = (
+            select(col(TicketEvent.ticket_id))
+            .where(col(TicketEvent.action) == "reopened", col(TicketEvent.at) >= start, col(TicketEvent.at) < end)
+        )
+        return self._events(
+            _event_columns()
+            .where(col(TicketEvent.action) == "resolved", col(TicketEvent.at) < end)
+            .where(col(TicketEvent.ticket_id).in_(reopened))
+        )
+
+    def _events(self, query: Select[Any]) -> list[EventRow]:
+        rows = self.session.execute(query.order_by(col(TicketEvent.at), col(TicketEvent.id))).all()
+        return [EventRow(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    def clocks_of_opened(self, start: datetime, end: datetime) -> list[ClockRow]:
+        """The clocks of the tickets opened in [start, end) that are not duplicates."""
+        rows = self.session.execute(
+            select(col(TicketClock.ticket_id), col(Ticket.assignee_id), col(Ticket.station_id), col(Ticket.status),
+                   col(Ticket.paused_at), col(TicketClock.name), col(TicketClock.due_at), col(TicketClock.met_at),
+                   col(TicketClock.after))
+            .join(Ticket, col(Ticket.id) == col(TicketClock.ticket_id))
+            .where(col(Ticket.opened_at) >= start, col(Ticket.opened_at) < end, _not_duplicate())
+            .order_by(col(TicketClock.ticket_id), col(TicketClock.id))
+        ).all()
+        return [ClockRow(*r) for r in rows]
+
+    def answered_surveys(self, start: datetime, end: datetime) -> list[SurveyRow]:
+        """Surveys answered (rated, awaiting a reason, or closed without a rating) in [start, end)."""
+        rows = self.session.execute(
+            select(col(Survey.ticket_id), col(Survey.staff_id), col(Survey.station_id), col(Survey.status),
+                   col(Survey.score))
+            .where(col(Survey.status).in_(SURVEY_ANSWERED))
+            .where(col(Survey.answered_at) >= start, col(Survey.answered_at) < end)
+            .order_by(col(Survey.id))
+        ).all()
+        return [SurveyRow(*r) for r in rows]
+
+    def staff_names(self, staff_ids: Iterable[int]) -> dict[int, str]:
+        ids = sorted(set(staff_ids))
+        if not ids:
+            return {}
+        rows = self.session.execute(select(col(Staff.id), col(Staff.name)).where(col(Staff.id).in_(ids))).all()
+        return {r[0]: r[1] for r in rows}
+
+    def stations(self) -> Sequence[tuple[int, str]]:
+        rows = self.session.execute(select(col(Station.id), col(Station.name)).order_by(col(Station.id))).all()
+        return [(r[0], r[1]) for r in rows]
