@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from rich.table import Table
 from bot.bootstrap import grid_manager, prepare_database
 from bot.sandbox import SandboxClient
 from bot.service import SANDBOX_BOT_USERNAME, Running, serve
-from config.settings import HttpSettings, Settings, load_settings
+from config.settings import HttpSettings, Settings, TelegramSettings, load_settings
+from handlers.kpi import Period, kpi_report
 from storage.db import make_engine
 from storage.uow import UnitOfWork
 
@@ -35,6 +37,7 @@ class Script:
     chats: dict[int, str] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     seen: dict[int, int] = field(default_factory=dict)
+    last: dict[str, Any] = field(default_factory=dict)  # the message the last expect() found
 
     def say(self, chat: int, user: int, text: str) -> Any:
         first, last = PEOPLE[user]
@@ -51,11 +54,24 @@ class Script:
                 text = message.get("text", "")
                 console.print(f"[cyan]\\[{self.chats[chat]}][/cyan] [green]🤖 数字助手[/green]: {text}")
                 if needle in text:
+                    self.last = message
                     return str(text)
             await asyncio.sleep(0.05)
         self.failures.append(f"{step}: no bot message containing {needle!r} in {self.chats[chat]}")
         console.print(f"[red]✗ {self.failures[-1]}[/red]")
         return None
+
+    async def press(self, chat: int, user: int, data: str, step: str) -> None:
+        """Press a button of the message the last expect() found, as a customer would."""
+        label = next((b.get("text", "") for row in (self.last.get("reply_markup") or {}).get("inline_keyboard") or []
+                      for b in row if b.get("callback_data") == data), None)
+        if label is None:
+            self.failures.append(f"{step}: no button {data!r} on the message")
+            console.print(f"[red]✗ {self.failures[-1]}[/red]")
+            return
+        first, last = PEOPLE[user]
+        console.print(f"[cyan]\\[{self.chats[chat]}][/cyan] [bold]{first}{last}[/bold] 点了按钮「{label}」")
+        await self.control.press_button(chat, int(self.last["message_id"]), user, data=data)
 
     async def expect_silence(self, chat: int, step: str, wait: float = 1.0) -> None:
         await asyncio.sleep(wait)
@@ -68,7 +84,10 @@ def demo_settings(data_dir: Path) -> Settings:
     database = data_dir / "demo.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
-    settings = load_settings(database_url=f"sqlite:///{database}", http=HttpSettings(port=0))
+    # The script packs a morning into seconds: a group would get more than Telegram's 20 messages a minute,
+    # and the bot's own limiter would (rightly) hold them back. A deployment keeps the real limit.
+    settings = load_settings(database_url=f"sqlite:///{database}", http=HttpSettings(port=0),
+                             telegram=TelegramSettings(group_per_minute=120))
     prepare_database(settings, grid_manager(MANAGER, "李经理", grade="高级"))
     return settings
 
@@ -112,26 +131,76 @@ async def _run_script(s: Script, village: int, compound: int, private: int) -> N
     await s.expect(private, "新工单 1", "manager alerted")
     await s.say(village, WANG, "我的户号是3201234567")
     await s.expect(village, "已补充到您的工单 1", "follow-up joins ticket 1")
+    await s.say(village, LIU, "我家也没电了，是不是线路坏了")
+    await s.expect(village, "已在处理（工单 1）", "the same fault is linked under ticket 1")
     await s.say(compound, ZHANG, "请问一下峰谷电怎么申请，要带什么材料？")
-    await s.expect(compound, "工单号 2", "question becomes ticket 2")
+    await s.expect(compound, "工单号 3", "question becomes ticket 3")
     await s.say(village, LIU, "今天天气不错，晚上一起打牌啊")
     await s.expect_silence(village, "chit-chat stays quiet")
 
     console.rule("10:10 李经理受理、回复、办结")
     await s.say(private, MANAGER, "/tickets")
     await s.expect(private, "待办工单（2）", "manager lists open tickets")
+    await s.say(private, MANAGER, "/ticket 1")
+    await s.expect(private, "合并的工单（1）", "manager sees the linked report")
     await s.say(private, MANAGER, "/accept 1")
     await s.expect(village, "已由客户经理李经理受理", "customer told of acceptance")
     await s.say(private, MANAGER, "/reply 1 王大爷您好，抢修师傅已出发，预计20分钟到")
     await s.expect(village, "【工单 1 回复】", "reply posted in the village group")
+    await s.say(private, MANAGER, "/arrive 1")
+    await s.expect(village, "抢修人员已到达现场", "arrival posted")
     await s.say(private, MANAGER, "/resolve 1 3组低压线路故障已修复，已恢复供电")
     await s.expect(village, "已办结", "resolution posted")
-    await s.say(village, LIU, "/resolve 2 我来关")
-    await s.expect(village, "仅限工作人员", "customer refused a staff command")
+    await s.expect(village, "刘师傅：您报告的故障报修（工单 1）已处理", "the linked customer hears it too")
 
-    console.rule("11:00 王大爷查看自己的工单")
+    console.rule("10:40 回访：王大爷不满意，工单重新打开")
+    await s.expect(village, "请为我们的服务打个分", "survey asked")
+    survey = s.last
+    await s.say(village, LIU, "/resolve 3 我来关")
+    await s.expect(village, "仅限工作人员", "customer refused a staff command")
+    s.last = survey
+    await s.press(village, LIU, "rate:1:5", "another member presses the survey")
+    await s.press(village, WANG, "rate:1:2", "customer picks 2")
+    await s.expect(village, "您选择了 2 分（不满意）", "explicit confirmation asked")
+    await s.press(village, WANG, "rate:1:2:ok", "customer confirms 2")
+    await s.expect(village, "已重新交给客户经理处理", "ticket reopened, reason asked")
+    question = s.last
+    await s.expect(private, "【不满意】工单 1", "manager told of the low rating")
+    s.last = question
+    await s.press(village, WANG, "why:1:slow", "customer gives the reason")
+    await s.expect(private, "不满意的原因：处理太慢", "manager gets the reason")
+
+    console.rule("11:30 李经理再次处理，王大爷满意")
+    await s.say(private, MANAGER, "/accept 1")
+    await s.expect(village, "已由客户经理李经理受理", "reopened ticket accepted again")
+    await s.say(private, MANAGER, "/resolve 1 已上门致歉，并更换了3组的老化接头")
+    await s.expect(village, "请为我们的服务打个分", "second survey asked")
+    await s.press(village, WANG, "rate:1:5", "customer picks 5")
+    await s.expect(village, "您选择了 5 分（满意）", "confirmation asked again")
+    await s.press(village, WANG, "rate:1:5:ok", "customer confirms 5")
+    await s.expect(village, "感谢您的评价（5 分）", "rating thanked, ticket closed")
+
+    console.rule("12:00 王大爷查看自己的工单")
     await s.say(village, WANG, "/my")
-    await s.expect(village, "工单 1【故障报修】已办结", "customer checks /my")
+    await s.expect(village, "工单 1【故障报修】已归档", "customer checks /my")
+
+
+def _print_kpis(settings: Settings) -> None:
+    engine = make_engine(settings.database_url)
+    today = datetime.now(settings.tz).date()
+    with UnitOfWork(engine) as uow:
+        report = kpi_report(uow, Period.of(today, today, settings.tz), now=datetime.now(UTC),
+                            station_name=settings.station_name)
+    engine.dispose()
+    table = Table("", "受理", "办结", "重开", "首次响应(分)", "评价", "满意", "均分",
+                  title="今日考核（gridbot report kpi）")
+    for row in [*report.managers, *report.stations]:
+        s = row.satisfaction
+        table.add_row(row.name, str(row.opened), str(row.handled), str(row.reopened),
+                      "-" if row.first_response.median_minutes is None else f"{row.first_response.median_minutes:.1f}",
+                      str(s.count), "-" if s.satisfied_share is None else f"{s.satisfied_share:.0%}",
+                      "-" if s.mean_score is None else f"{s.mean_score:.1f}")
+    console.print(table)
 
 
 def _ticket_table(settings: Settings) -> Table:
@@ -167,6 +236,7 @@ async def run_demo(keep: bool = False, data_dir: Path = Path("data")) -> bool:
     await serve(settings, sandbox=True, on_ready=on_ready, stop=stop)
     script = result.get("script")
     console.print(_ticket_table(settings))
+    _print_kpis(settings)
     if script is None:
         console.print("[red]demo failed before the script ran[/red]")
         return False

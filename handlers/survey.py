@@ -113,17 +113,17 @@ def _confirm(uow: UnitOfWork, ctx: Context, ticket: Ticket, survey: Survey, scor
     actor = f"customer:{survey.platform}:{survey.customer_user_id}"
     data = {"rating": score, "round": survey.round}
     outcome = Outcome(notice=ctx.texts("survey.thanks_short"))
+    note(uow, ctx, ticket, actor, "rated", f"{score}", data)
     try:
         if score >= 3:
             survey.status = "rated"
-            move(uow, ctx, ticket, "closed", actor, note=f"{score}", action="rated", data=data)
+            move(uow, ctx, ticket, "closed", actor, data=data)
             outcome.actions.append(Send(chat, ctx.texts("survey.thanks", score=score)))
         else:
             survey.status = "awaiting_reason"
-            move(uow, ctx, ticket, "reopened", actor, note=f"{score}", action="rated", data=data)
+            move(uow, ctx, ticket, "reopened", actor, note=ctx.texts("survey.reopen_note", score=score), data=data)
             outcome.actions += _reopened(uow, ctx, ticket, score, chat, now)
     except IllegalTransition:  # a manager reopened the ticket meanwhile: keep the rating, leave the state
-        note(uow, ctx, ticket, actor, "rated", f"{score}", data)
         outcome.actions.append(Send(chat, ctx.texts("survey.thanks", score=score)))
     uow.surveys.save(survey)
     return outcome
