@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -12,7 +13,7 @@ from config.settings import RiskSettings, Settings
 from handlers.behaviour import BehaviourLimits, BehaviourWatch
 from handlers.classifier import Classifier
 from handlers.context import Context, RiskPolicy, utc_now
-from handlers.deadlines import DeadlineTable
+from handlers.deadlines import DeadlineTable, calendar_gap
 from handlers.i18n import Texts
 from handlers.types import ChatRef
 from sensitive_words import SensitiveWordEngine
@@ -20,6 +21,8 @@ from storage.db import make_engine
 from storage.migrate import ensure_migrated, upgrade
 from storage.models import Staff
 from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -80,7 +83,16 @@ def load_classifier(path: Path) -> Classifier:
 
 def build_app(settings: Settings) -> App:
     engine = build_engine(settings)
+    warn_about_the_calendar(datetime.now(settings.tz).date())
     return App(settings, engine, build_context(settings, engine))
+
+
+def warn_about_the_calendar(today: date) -> None:
+    gap = calendar_gap(today)
+    if gap is not None:
+        log.warning("chinesecalendar does not know the working days of %d yet: from %s, working-day deadlines "
+                    "count Monday to Friday (holidays and 调休 unknown). Upgrade chinesecalendar as soon as a "
+                    "release with %d is out.", gap.year, gap.isoformat(), gap.year)
 
 
 def prepare_database(settings: Settings, *staff: Staff) -> None:

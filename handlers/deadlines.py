@@ -146,6 +146,20 @@ def is_workday(day: date) -> bool:
         ) from None
 
 
+def calendar_gap(today: date, ahead: timedelta = timedelta(days=60)) -> date | None:
+    """The first day within `ahead` whose working days chinesecalendar does not know, or None.
+
+    Checked at start-up so the station hears about a stale calendar weeks before tickets are affected.
+    """
+    for year in range(today.year, (today + ahead).year + 1):
+        first = max(today, date(year, 1, 1))
+        try:
+            is_workday(first)
+        except CalendarOutOfRange:
+            return first
+    return None
+
+
 def monday_to_friday(day: date) -> bool:
     """The stand-in calendar for years chinesecalendar does not know yet (holidays and 调休 unknown)."""
     return day.weekday() < 5

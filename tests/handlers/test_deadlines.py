@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -56,3 +56,18 @@ def test_a_bad_duration_names_the_file_and_the_clock(tmp_path: Path) -> None:
     bad.write_text('[repair]\nclocks = [{ name = "arrival", default = "soon" }]\n', encoding="utf-8")
     with pytest.raises(DeadlineConfigError, match=r"\[repair\] clock 'arrival': expected a duration"):
         DeadlineTable.from_file(bad)
+
+
+def test_start_up_names_the_first_day_the_calendar_does_not_know() -> None:
+    from datetime import date
+
+    from handlers.deadlines import calendar_gap
+
+    assert calendar_gap(date(2026, 6, 1)) is None
+    assert calendar_gap(date(2099, 3, 1)) == date(2099, 3, 1)
+    # Two months ahead reach into a year nobody knows yet: the start-up warning comes weeks early.
+    known_until = date(2026, 12, 31)
+    while calendar_gap(known_until + timedelta(days=1), timedelta(days=0)) is None:
+        known_until = date(known_until.year + 1, 12, 31)
+    warned_from = known_until - timedelta(days=30)
+    assert calendar_gap(warned_from) == known_until + timedelta(days=1)
