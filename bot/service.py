@@ -7,7 +7,7 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import uvicorn
@@ -16,11 +16,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot import telegram_convert
 from bot.bootstrap import build_app
 from bot.sandbox import SandboxClient, SandboxServer
 from bot.telegram_channel import TelegramChannel
 from bot.workers import DatabaseWorkers
 from config.settings import Settings, SettingsError
+from handlers.types import Queued
+from scheduler.jobs import PeriodicSweeps
 from sensitive_words import SensitiveWordEngine
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,8 @@ async def serve(settings: Settings, *, sandbox: bool = False, sandbox_port: int 
     _on_signals(stop)
     _reload_words_on_sighup(app.ctx.risk)
     http_task = asyncio.create_task(server.serve(), name="http")
+    sweeps = PeriodicSweeps(app.ctx, run_in_db=workers.run, deliver=_telegram_only(channel),
+                            interval_seconds=settings.escalation.sweep_seconds)
     try:
         while not server.started:
             if http_task.done():
@@ -84,6 +89,7 @@ async def serve(settings: Settings, *, sandbox: bool = False, sandbox_port: int 
                                     f"{settings.http.host}:{settings.http.port}")
             await asyncio.sleep(0.02)
         await channel.start()
+        sweeps.start()  # after the channel: alerts queued by the first sweep can be delivered at once
         # Everything built so far lives as long as the service: keep it out of the collector's full
         # passes, which otherwise pause the loop for tens of milliseconds (bench/pipeline.py p99).
         gc.freeze()
@@ -93,6 +99,7 @@ async def serve(settings: Settings, *, sandbox: bool = False, sandbox_port: int 
         await stop.wait()
     finally:
         log.info("shutting down")
+        await sweeps.shutdown()  # first: no new alerts while the channel drains what is queued
         await channel.stop()
         server.should_exit = True
         await http_task
@@ -100,6 +107,15 @@ async def serve(settings: Settings, *, sandbox: bool = False, sandbox_port: int 
             await sandbox_server.stop()
         workers.shutdown()
         app.engine.dispose()
+
+
+def _telegram_only(channel: TelegramChannel) -> Callable[[Sequence[Queued]], None]:
+    """Alerts for chats of other platforms stay pending in the outbox for their own channel."""
+
+    def deliver(queued: Sequence[Queued]) -> None:
+        channel.adapter.delivery.execute([q for q in queued if q.action.chat.platform == telegram_convert.PLATFORM])
+
+    return deliver
 
 
 class _EmbeddedUvicorn(uvicorn.Server):

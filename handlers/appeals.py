@@ -31,7 +31,8 @@ def handle_group_message(incoming: Incoming, ctx: Context) -> Outcome:
     hits += ctx.behaviour.message(incoming.chat.chat_id, incoming.sender.user_id, text, now)
     verdict = ctx.classifier.classify(text)
     found = extract(text)
-    if not hits and verdict.kind is Kind.NONE and not found.any:
+    expected = _expected_words(incoming, ctx, now)
+    if not hits and verdict.kind is Kind.NONE and not found.any and not expected:
         return _chat(incoming, ctx, now)  # most messages: nothing to open, append or say
     with ctx.uow() as uow:
         try:
@@ -57,6 +58,12 @@ def handle_group_message(incoming: Incoming, ctx: Context) -> Outcome:
     log.info("message %s/%s → %s %s", incoming.chat.chat_id, incoming.message_id,
              verdict.kind.value, outcome.ticket_number or "")
     return outcome
+
+
+def _expected_words(incoming: Incoming, ctx: Context, now: datetime) -> bool:
+    """True once for a customer asked to explain their low rating in their own words (handlers/survey.py)."""
+    until = ctx.awaiting_text.pop((incoming.chat.platform, incoming.chat.chat_id, incoming.sender.user_id), None)
+    return until is not None and now <= until
 
 
 def _chat(incoming: Incoming, ctx: Context, now: datetime) -> Outcome:

@@ -49,5 +49,8 @@ class Context:
     survey_timeout: timedelta = timedelta(hours=72)
     l2_delay: timedelta = timedelta(hours=2)
     county_chats: tuple[ChatRef, ...] = ()
+    # Customers asked to explain a low rating in their own words, until when: their next message goes to the
+    # ticket even without appeal words. In memory: after a restart the message takes the ordinary path.
+    awaiting_text: dict[tuple[str, str, str], datetime] = field(default_factory=dict)
     # Groups already recorded with this title, so plain chat costs no database round trip.
     known_groups: set[tuple[str, str, str]] = field(default_factory=set)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime
+from typing import Any
 
 from handlers.context import Context
 from handlers.lifecycle import IllegalTransition, move, note
@@ -20,7 +21,7 @@ from storage.models import Survey, Ticket
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-PATTERN = re.compile(r"^(?:rate:(\d{1,12}):([1-5])(:ok)?|why:(\d{1,12}):(not_fixed|slow|attitude|other))$")
+PATTERN = re.compile(r"(?:rate:(\d{1,12}):([1-5])(:ok)?|why:(\d{1,12}):(not_fixed|slow|attitude|other))", re.ASCII)
 SCORES = (5, 4, 3, 2, 1)
 REASONS = ("not_fixed", "slow", "attitude", "other")
 
@@ -33,6 +34,9 @@ def grade(score: int) -> str:
 def ask(uow: UnitOfWork, ctx: Context, ticket: Ticket) -> Send:
     """Start a survey round for a resolved ticket and return the question with its score buttons."""
     previous = uow.surveys.latest(ticket.id or 0)
+    if previous is not None and previous.status == "asked":  # never answered, now replaced: it closes nothing
+        previous.status = "superseded"
+        uow.surveys.save(previous)
     uow.surveys.add(Survey(ticket_id=ticket.id or 0, round=previous.round + 1 if previous else 1,
                            platform=ticket.platform, chat_id=ticket.chat_id,
                            customer_user_id=ticket.sender_user_id, asked_at=ctx.clock()))
@@ -44,7 +48,7 @@ def ask(uow: UnitOfWork, ctx: Context, ticket: Ticket) -> Send:
 
 
 def pressed(press: ButtonPress, ctx: Context) -> Outcome:
-    match = PATTERN.match(press.data)
+    match = PATTERN.fullmatch(press.data)
     if match is None:
         return Outcome(notice=ctx.texts("button.refused"))
     with ctx.uow() as uow:
@@ -114,19 +118,26 @@ def _confirm(uow: UnitOfWork, ctx: Context, ticket: Ticket, survey: Survey, scor
     data = {"rating": score, "round": survey.round}
     outcome = Outcome(notice=ctx.texts("survey.thanks_short"))
     note(uow, ctx, ticket, actor, "rated", f"{score}", data)
-    try:
-        if score >= 3:
-            survey.status = "rated"
-            move(uow, ctx, ticket, "closed", actor, data=data)
-            outcome.actions.append(Send(chat, ctx.texts("survey.thanks", score=score)))
-        else:
-            survey.status = "awaiting_reason"
-            move(uow, ctx, ticket, "reopened", actor, note=ctx.texts("survey.reopen_note", score=score), data=data)
-            outcome.actions += _reopened(uow, ctx, ticket, score, chat, now)
-    except IllegalTransition:  # a manager reopened the ticket meanwhile: keep the rating, leave the state
+    # A manager may have reopened the ticket meanwhile: the rating stands, the ticket stays as it is.
+    if score >= 3:
+        survey.status = "rated"
+        _move_if_allowed(uow, ctx, ticket, "closed", actor, data=data)
         outcome.actions.append(Send(chat, ctx.texts("survey.thanks", score=score)))
+    else:
+        survey.status = "awaiting_reason"
+        _move_if_allowed(uow, ctx, ticket, "reopened", actor, note=ctx.texts("survey.reopen_note", score=score),
+                         data=data)
+        outcome.actions += _reopened(uow, ctx, ticket, score, chat, now)
     uow.surveys.save(survey)
     return outcome
+
+
+def _move_if_allowed(uow: UnitOfWork, ctx: Context, ticket: Ticket, target: str, actor: str, *, note: str = "",
+                     data: dict[str, Any]) -> None:
+    try:
+        move(uow, ctx, ticket, target, actor, note=note, data=data)
+    except IllegalTransition:
+        log.info("ticket %s stays %s after its rating", ticket.id, ticket.status)
 
 
 def _reopened(uow: UnitOfWork, ctx: Context, ticket: Ticket, score: int, chat: ChatRef,
@@ -149,6 +160,12 @@ def _reason(uow: UnitOfWork, ctx: Context, ticket: Ticket, survey: Survey, code:
          {"reason": code})
     chat = ChatRef(survey.platform, survey.chat_id)
     key = "survey.reason_other_reply" if code == "other" else "survey.reason_thanks"
+    if code == "other":  # their next words in the group join the ticket, whatever they are
+        now = ctx.clock()
+        ticket.last_customer_message_at = now
+        uow.tickets.save(ticket)
+        ctx.awaiting_text = {k: until for k, until in ctx.awaiting_text.items() if until > now}
+        ctx.awaiting_text[(survey.platform, survey.chat_id, survey.customer_user_id)] = now + ctx.append_window
     outcome = Outcome(actions=[Send(chat, ctx.texts(key, number=ticket.id))], notice=ctx.texts("survey.thanks_short"))
     manager = uow.staff.get(ticket.assignee_id) if ticket.assignee_id else None
     if manager is not None:
