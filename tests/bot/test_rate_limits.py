@@ -69,5 +69,5 @@ async def test_flood_wait_in_one_group_does_not_freeze_another(live: Live) -> No
     other_done = time.monotonic() - started
     await live.wait_text(live.group, "工单号", timeout=6)
     flooded_done = time.monotonic() - started
-    assert other_done < 1.5, f"the other group waited {other_done:.1f}s"
+    assert other_done < 1.8, f"the other group waited {other_done:.1f}s"  # the flooded one waits 2 s or more
     assert flooded_done >= 2.0, "the flooded group must honour retry_after"
