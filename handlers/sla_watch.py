@@ -64,6 +64,9 @@ def due_alerts(ctx: Context, now: datetime) -> list[DueAlert]:
     fallback = 0
     with ctx.uow() as uow:
         running = uow.tickets.running_clocks()
+        at_once = uow.tickets.escalate_at_once()
+        # One query for what was sent, not one per clock: long-overdue clocks come back every sweep.
+        sent = uow.alerts.keys_for({t.id or 0 for _, t in running} | {t.id or 0 for t in at_once})
         unmet = {(ticket.id, clock.name) for clock, ticket in running}
         for clock, ticket in running:
             # A clock that follows an unmet one (restoration after arrival) has not started: its due time
@@ -74,11 +77,11 @@ def due_alerts(ctx: Context, now: datetime) -> list[DueAlert]:
             fallback += fell_back
             for level in levels:
                 key = alert_key(ticket.id, clock.id, level)
-                if not uow.alerts.sent(key):
+                if key not in sent:
                     found.append(DueAlert(key, level, ticket, clock))
-        for ticket in uow.tickets.escalate_at_once():
+        for ticket in at_once:
             key = alert_key(ticket.id, None, L2_NOW)
-            if not uow.alerts.sent(key):
+            if key not in sent:
                 found.append(DueAlert(key, L2_NOW, ticket, None))
     if fallback:  # once per sweep, not once per clock: the sweep runs every few seconds
         log.error("%d working-day warnings counted Monday to Friday (holidays unknown): "

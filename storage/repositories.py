@@ -371,6 +371,14 @@ class Alerts(_Repo):
     def sent(self, key: str) -> bool:
         return self.session.exec(select(TicketAlert.id).where(TicketAlert.key == key)).first() is not None
 
+    def keys_for(self, ticket_ids: set[int]) -> set[str]:
+        """Every alert key already sent for these tickets, in one query per thousand tickets."""
+        ids, keys = sorted(ticket_ids), set[str]()
+        for start in range(0, len(ids), 1000):
+            keys.update(self.session.exec(
+                select(TicketAlert.key).where(col(TicketAlert.ticket_id).in_(ids[start:start + 1000]))).all())
+        return keys
+
     def for_ticket(self, ticket_id: int) -> Sequence[TicketAlert]:
         return self.session.exec(
             select(TicketAlert).where(TicketAlert.ticket_id == ticket_id).order_by(col(TicketAlert.id))
