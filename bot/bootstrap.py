@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from config.settings import RiskSettings, Settings
+from handlers.appeals import load_expected_answers
 from handlers.behaviour import BehaviourLimits, BehaviourWatch
 from handlers.classifier import Classifier
 from handlers.context import Context, RiskPolicy, utc_now
@@ -84,7 +85,10 @@ def load_classifier(path: Path) -> Classifier:
 def build_app(settings: Settings) -> App:
     engine = build_engine(settings)
     warn_about_the_calendar(datetime.now(settings.tz).date())
-    return App(settings, engine, build_context(settings, engine))
+    ctx = build_context(settings, engine)
+    if waiting := load_expected_answers(ctx):
+        log.info("%d tickets wait for their customer's answer", waiting)
+    return App(settings, engine, ctx)
 
 
 def warn_about_the_calendar(today: date) -> None:

@@ -7,7 +7,7 @@ redelivered message (same platform, chat and message id) never opens a second ti
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from handlers.classifier import Classification
 from handlers.context import Context
@@ -58,6 +58,24 @@ def handle_group_message(incoming: Incoming, ctx: Context) -> Outcome:
     log.info("message %s/%s → %s %s", incoming.chat.chat_id, incoming.message_id,
              verdict.kind.value, outcome.ticket_number or "")
     return outcome
+
+
+def expect_answer(ctx: Context, ticket: Ticket, until: datetime) -> None:
+    """The customer's next message in the group belongs to this ticket even without appeal words (an answer
+    to /wait, a low rating explained in their own words)."""
+    now = ctx.clock()
+    ctx.awaiting_text = {key: end for key, end in ctx.awaiting_text.items() if end > now}
+    ctx.awaiting_text[(ticket.platform, ticket.chat_id, ticket.sender_user_id)] = until
+
+
+def load_expected_answers(ctx: Context) -> int:
+    """At start-up: the customers whose tickets wait for their answer (the expectations live in memory)."""
+    with ctx.uow() as uow:
+        waiting = uow.tickets.list(status="waiting_customer", limit=100_000)
+    until = ctx.clock() + timedelta(days=30)
+    for ticket in waiting:
+        ctx.awaiting_text[(ticket.platform, ticket.chat_id, ticket.sender_user_id)] = until
+    return len(waiting)
 
 
 def _expected_words(incoming: Incoming, ctx: Context, now: datetime) -> bool:

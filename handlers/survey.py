@@ -13,6 +13,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from handlers.appeals import expect_answer
 from handlers.context import Context
 from handlers.lifecycle import IllegalTransition, move, note
 from handlers.outbox import queue
@@ -164,8 +165,7 @@ def _reason(uow: UnitOfWork, ctx: Context, ticket: Ticket, survey: Survey, code:
         now = ctx.clock()
         ticket.last_customer_message_at = now
         uow.tickets.save(ticket)
-        ctx.awaiting_text = {k: until for k, until in ctx.awaiting_text.items() if until > now}
-        ctx.awaiting_text[(survey.platform, survey.chat_id, survey.customer_user_id)] = now + ctx.append_window
+        expect_answer(ctx, ticket, now + ctx.append_window)
     outcome = Outcome(actions=[Send(chat, ctx.texts(key, number=ticket.id))], notice=ctx.texts("survey.thanks_short"))
     manager = uow.staff.get(ticket.assignee_id) if ticket.assignee_id else None
     if manager is not None:

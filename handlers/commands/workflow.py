@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from handlers.appeals import expect_answer
 from handlers.commands.base import CommandCall, Refusal, UsageError, ticket_number
 from handlers.lifecycle import IllegalTransition, arrive, first_due, meet_clocks, move, note, staff_actor
 from handlers.survey import ask as ask_survey
@@ -15,6 +16,7 @@ from storage.repositories import OPEN_STATUSES
 
 COMPLAINT_LEVELS = ("特殊", "重大", "重要", "一般")
 URGE_INTERVAL = timedelta(minutes=30)  # one 催办 per ticket per half hour is enough to be heard
+WAIT_ANSWER_FOR = timedelta(days=30)
 
 
 def accept(call: CommandCall) -> list[Action]:
@@ -43,6 +45,7 @@ def wait(call: CommandCall) -> list[Action]:
     """Ask the customer for something; the clocks stop until they answer in the group."""
     found, question = _ticket_and_text(call)
     _move(call, found, "waiting_customer", note_text=question)
+    expect_answer(call.ctx, found, call.ctx.clock() + WAIT_ANSWER_FOR)
     return [to_customer(found, call.t("cmd.out.wait_customer", number=found.id, text=question)),
             call.reply(call.t("cmd.out.waiting", number=found.id))]
 

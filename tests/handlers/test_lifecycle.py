@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from handlers.context import Context
 from handlers.lifecycle import TRANSITIONS, IllegalTransition, move
@@ -284,3 +285,26 @@ def test_staff_without_a_station_and_with_one_both_count_as_on_duty(ctx: Context
     opened = handle(message("我家停电了"), ctx)
     assert ticket(ctx, int(opened.ticket_number or 0)).assignee_id is None  # supervisors are not dispatched
     assert not [a for a in opened.actions if isinstance(a, Send) and a.chat.chat_id == "910"]
+
+
+def test_a_plain_answer_to_a_question_reaches_the_ticket_even_after_a_restart(
+        ctx: Context, clock: FakeClock, engine: Engine) -> None:
+    from bot.bootstrap import build_context
+    from config.settings import load_settings
+    from handlers.appeals import load_expected_answers
+
+    bound_group(ctx)
+    handle(message("我想申请新装一块电表"), ctx)
+    say(ctx, "/wait 1 请问您家在几组？")
+    clock.advance(hours=3)
+    answer = "三组，村口第二家"  # no appeal words, no number: ordinary chat on its own
+    assert ctx.classifier.classify(answer).kind.value == "none"
+
+    restarted = build_context(load_settings(), engine)  # the expectations lived in the old process's memory
+    restarted.clock = clock
+    assert load_expected_answers(restarted) == 1
+    answered = handle(message(answer), restarted)
+    assert answered.ticket_number == "1" and ticket(restarted, 1).status == "in_progress"
+    assert "已补充：三组，村口第二家" in reply_text(answered)
+    # Only the next message: later chat is chat again.
+    assert handle(message("今天天气真好"), restarted).ticket_number is None
