@@ -222,6 +222,12 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = None
     failed_at: datetime | None = None
     error: str = ""
+    # Fan-out rows carry a key ("notice:<phase>:<group>") so a phase fired twice writes each row once.
+    dedupe_key: str | None = Field(default=None, max_length=80, unique=True)
+    notice_phase_id: int | None = Field(default=None, foreign_key="notice_phase.id", index=True)
+    # Several dispatchers on one PostgreSQL: a row is claimed (FOR UPDATE SKIP LOCKED) for a lease.
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = None
 
     __table_args__ = (Index("ix_outbox_pending", "platform", "sent_at", "failed_at"),)
 
@@ -283,3 +289,47 @@ class Survey(SQLModel, table=True):
     station_id: int | None = Field(default=None, foreign_key="station.id")
 
     __table_args__ = (UniqueConstraint("ticket_id", "round"),)
+
+
+class Notice(SQLModel, table=True):
+    """An outage notice (停电通知) or an announcement, and the areas it is for.
+
+    `version` counts changes: each change or cancellation is announced again to the same groups.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)  # planned | temporary | fault | announcement
+    areas: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # 台区 names
+    lines: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    villages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    all_groups: bool = False  # an announcement to every active group of the station
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    reason: str = ""
+    contact: str = Field(default="", max_length=100)
+    text: str = ""  # an announcement's own words
+    status: str = Field(default="scheduled", max_length=20, index=True)  # scheduled | cancelled | finished
+    version: int = 1
+    warning: str = ""  # e.g. the legal notice period was not met, shown to the publisher
+    created_by: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime
+    updated_at: datetime
+    restored_at: datetime | None = None
+
+
+class NoticePhase(SQLModel, table=True):
+    """One moment a notice is sent: on publication, the day before, shortly before, at the start, on
+    restoration, or a change / cancellation. The scheduler fires each pending phase once."""
+
+    __tablename__ = "notice_phase"
+
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notice.id", index=True)
+    phase: str = Field(max_length=20)  # published | day_before | soon | start | restored | changed | cancelled
+    version: int = 1  # the notice version the phase belongs to
+    due_at: datetime
+    useful_until: datetime | None = None  # a phase missed beyond this is skipped, with a record
+    status: str = Field(default="pending", max_length=20, index=True)  # pending | sent | skipped | dropped
+    fired_at: datetime | None = None
+    note: str = ""
+    groups: int = 0  # outbox rows written when it fired
