@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -59,6 +59,8 @@ def build_context(settings: Settings, engine: Engine) -> Context:
         survey_timeout=timedelta(hours=settings.tickets.survey_timeout_hours),
         l2_delay=timedelta(minutes=settings.escalation.l2_delay_minutes),
         county_chats=tuple(ChatRef(*entry.split(":", 1)) for entry in settings.escalation.county_chats),
+        notice_day_before_at=time.fromisoformat(settings.notices.day_before_at),
+        notice_soon_before=timedelta(minutes=settings.notices.soon_minutes),
     )
 
 

@@ -99,6 +99,13 @@ class EscalationSettings(BaseModel):
         return value
 
 
+class NoticeSettings(BaseModel):
+    """When outage reminders go out (../shared/DOMAIN.md: remind again about 30 min before)."""
+
+    day_before_at: str = Field(default="18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # local time, the day before
+    soon_minutes: int = Field(default=30, ge=1, le=24 * 60)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GRIDBOT_",
@@ -120,6 +127,7 @@ class Settings(BaseSettings):
     tickets: TicketSettings = TicketSettings()
     risk: RiskSettings = RiskSettings()
     escalation: EscalationSettings = EscalationSettings()
+    notices: NoticeSettings = NoticeSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from handlers.behaviour import BehaviourWatch
@@ -49,6 +49,8 @@ class Context:
     survey_timeout: timedelta = timedelta(hours=72)
     l2_delay: timedelta = timedelta(hours=2)
     county_chats: tuple[ChatRef, ...] = ()
+    notice_day_before_at: time = time(18, 0)  # local time of the reminder the day before an outage
+    notice_soon_before: timedelta = timedelta(minutes=30)
     # Customers asked to explain a low rating in their own words, until when: their next message goes to the
     # ticket even without appeal words. In memory: after a restart the message takes the ordinary path.
     awaiting_text: dict[tuple[str, str, str], datetime] = field(default_factory=dict)

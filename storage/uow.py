@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from storage.notice_repository import Notices
 from storage.reports import Reports
 from storage.repositories import (
     Alerts,
@@ -44,6 +45,7 @@ class UnitOfWork:
         self.alerts = Alerts(self.session)
         self.surveys = Surveys(self.session)
         self.reports = Reports(self.session)
+        self.notices = Notices(self.session)
         return self
 
     def __exit__(

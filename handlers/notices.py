@@ -1,0 +1,317 @@
+"""Outage notices (停电通知) and announcements: planning their phases, firing them to the groups of the
+affected areas, changing and cancelling them, and the publisher's delivery report.
+
+A notice is planned as phases (notice_phase rows): on publication, the day before, shortly before the
+start, at the start; restoration is announced when a manager says so. The scheduler fires each pending
+phase once (scheduler/notice_schedule.py); firing writes one outbox row per group with a unique key, so a
+phase fired twice (a crash, two instances) still reaches each group once. A change or a cancellation drops
+the phases that no longer apply and is announced again to every group that heard of the notice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from handlers.context import Context
+from handlers.outbox import to_row
+from handlers.types import ChatRef, Outcome, Queued, Send
+from storage.models import ChatGroup, Notice, NoticePhase
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+KINDS = ("planned", "temporary", "fault", "announcement")
+OUTAGE_KINDS = ("planned", "temporary", "fault")
+# The legal notice periods (电力供应与使用条例 Art. 28, 供电监管办法 Art. 13; practice for temporary work).
+NOTICE_PERIOD = {"planned": timedelta(days=7), "temporary": timedelta(hours=24)}
+LATE_AFTER = timedelta(minutes=5)  # a phase fired later than this says it is late
+
+
+@dataclass
+class Draft:
+    kind: str
+    areas: list[str] = field(default_factory=list)
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    reason: str = ""
+    contact: str = ""
+    lines: list[str] = field(default_factory=list)
+    villages: list[str] = field(default_factory=list)
+    text: str = ""
+    all_groups: bool = False
+
+
+class NoticeError(ValueError):
+    """A notice that cannot be published as asked; the message says why, in the user's language."""
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    notice: Notice
+    phases: list[NoticePhase]
+    groups: int
+    warning: str
+    outcome: Outcome
+
+
+def create(uow: UnitOfWork, ctx: Context, draft: Draft, staff_id: int | None) -> Published:
+    """Validate, store and plan a notice; the publication phase fires at once (caller commits)."""
+    now = ctx.clock()
+    _validate(ctx, draft, now)
+    notice = uow.notices.add(Notice(
+        kind=draft.kind, areas=draft.areas, lines=draft.lines, villages=draft.villages,
+        all_groups=draft.all_groups, start_at=draft.start_at, end_at=draft.end_at, reason=draft.reason,
+        contact=draft.contact, text=draft.text, warning=_short_notice(ctx, draft, now), created_by=staff_id,
+        created_at=now, updated_at=now))
+    phases = _plan(uow, ctx, notice, now, first="published")
+    outcome = _fire_now(uow, ctx, phases[0], now)
+    groups = len(resolve_groups(uow, notice))
+    if groups == 0:
+        notice.warning = "\n".join(filter(None, [notice.warning, ctx.texts("notice.no_groups")]))
+        uow.notices.save(notice)
+    return Published(notice, phases, groups, notice.warning, outcome)
+
+
+def change(uow: UnitOfWork, ctx: Context, notice: Notice, start_at: datetime | None, end_at: datetime | None,
+           reason: str) -> Published:
+    """New times (and why): old reminders are dropped, the change goes to every group that heard of it."""
+    if notice.status != "scheduled":
+        raise NoticeError(ctx.texts("notice.not_scheduled", number=notice.id, status=notice.status))
+    now = ctx.clock()
+    draft = Draft(notice.kind, notice.areas, start_at or notice.start_at, end_at or notice.end_at,
+                  notice.reason, notice.contact, notice.lines, notice.villages, notice.text, notice.all_groups)
+    _validate(ctx, draft, now)
+    _drop_pending(uow, notice, ctx.texts("notice.dropped_changed"))
+    notice.start_at, notice.end_at = draft.start_at, draft.end_at
+    notice.version += 1
+    notice.updated_at = now
+    notice.warning = _short_notice(ctx, draft, now)
+    uow.notices.save(notice)
+    phases = _plan(uow, ctx, notice, now, first="changed", note=reason)
+    outcome = _fire_now(uow, ctx, phases[0], now)
+    return Published(notice, phases, len(outcome.actions), notice.warning, outcome)
+
+
+def cancel(uow: UnitOfWork, ctx: Context, notice: Notice, reason: str) -> Published:
+    if notice.status != "scheduled":
+        raise NoticeError(ctx.texts("notice.not_scheduled", number=notice.id, status=notice.status))
+    now = ctx.clock()
+    _drop_pending(uow, notice, ctx.texts("notice.dropped_cancelled"))
+    notice.status, notice.updated_at, notice.version = "cancelled", now, notice.version + 1
+    uow.notices.save(notice)
+    phase = uow.notices.add_phase(NoticePhase(notice_id=notice.id or 0, phase="cancelled", version=notice.version,
+                                              due_at=now, note=reason))
+    outcome = _fire_now(uow, ctx, phase, now)
+    return Published(notice, [phase], len(outcome.actions), "", outcome)
+
+
+def restore(uow: UnitOfWork, ctx: Context, notice: Notice, note: str = "") -> Published:
+    """Power is back: tell the same groups, and stop the reminders still pending."""
+    if notice.kind not in OUTAGE_KINDS or notice.status != "scheduled":
+        raise NoticeError(ctx.texts("notice.not_scheduled", number=notice.id, status=notice.status))
+    now = ctx.clock()
+    _drop_pending(uow, notice, ctx.texts("notice.dropped_restored"))
+    notice.status, notice.restored_at, notice.updated_at = "finished", now, now
+    uow.notices.save(notice)
+    phase = uow.notices.add_phase(NoticePhase(notice_id=notice.id or 0, phase="restored", version=notice.version,
+                                              due_at=now, note=note))
+    outcome = _fire_now(uow, ctx, phase, now)
+    return Published(notice, [phase], len(outcome.actions), "", outcome)
+
+
+def pending_phases(ctx: Context) -> list[NoticePhase]:
+    with ctx.uow() as uow:
+        return list(uow.notices.pending_phases())
+
+
+def fire(ctx: Context, phase_id: int) -> Outcome:
+    """Fire one scheduled phase in its own transaction (the scheduler's job)."""
+    now = ctx.clock()
+    with ctx.uow() as uow:
+        phase = uow.notices.phase(phase_id)
+        if phase is None or phase.status != "pending":
+            return Outcome()
+        if phase.useful_until is not None and now > phase.useful_until:
+            _mark_skipped(uow, phase, now, ctx.texts("notice.skipped_late"))
+            uow.commit()
+            return Outcome()
+        outcome = _fire_now(uow, ctx, phase, now)
+        uow.commit()
+    log.info("notice phase %s (%s) fired to %d groups", phase_id, phase.phase, len(outcome.actions))
+    return outcome
+
+
+def skip(ctx: Context, phase_id: int, note: str) -> None:
+    with ctx.uow() as uow:
+        phase = uow.notices.phase(phase_id)
+        if phase is not None and phase.status == "pending":
+            _mark_skipped(uow, phase, ctx.clock(), note)
+            uow.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseReport:
+    phase: NoticePhase
+    sent: int
+    pending: int
+    failed: list[tuple[str, str]]  # (group title, error)
+
+
+def delivery_report(uow: UnitOfWork, notice_id: int) -> list[PhaseReport]:
+    """Per phase: groups reached, still pending, failed and why."""
+    titles = {group.chat_id: group.title for group in uow.groups.all()}
+    reports = []
+    for phase in uow.notices.phases(notice_id):
+        rows = uow.notices.outbox_rows(phase.id or 0)
+        failed = [(titles.get(row.chat_id, row.chat_id), row.error) for row in rows if row.failed_at is not None]
+        sent = sum(row.sent_at is not None for row in rows)
+        reports.append(PhaseReport(phase, sent, len(rows) - sent - len(failed), failed))
+    return reports
+
+
+def render(ctx: Context, notice: Notice, phase: NoticePhase, now: datetime) -> str:
+    texts = ctx.texts
+    header = texts(f"notice.header.{notice.kind if notice.kind == 'announcement' else 'outage'}.{phase.phase}",
+                   minutes=_minutes(phase, notice))
+    lines = [header]
+    if phase.note and phase.phase in ("changed", "cancelled", "restored"):
+        lines.append(texts("notice.line.note", note=phase.note))
+    if notice.kind == "announcement":
+        lines.append(notice.text)
+    else:
+        lines.append(texts("notice.line.kind", kind=texts(f"notice.kind.{notice.kind}")))
+        place = "、".join([*notice.areas, *notice.villages]) or "-"
+        lines.append(texts("notice.line.where", place=place))
+        if notice.lines:
+            lines.append(texts("notice.line.lines", lines="、".join(notice.lines)))
+        if notice.start_at is not None:
+            end = texts.at(notice.end_at) if notice.end_at else texts("notice.until_restored")
+            lines.append(texts("notice.line.when", start=texts.at(notice.start_at), end=end))
+        if notice.reason:
+            lines.append(texts("notice.line.reason", reason=notice.reason))
+    if notice.contact:
+        lines.append(texts("notice.line.contact", contact=notice.contact))
+    if now - phase.due_at > LATE_AFTER:
+        lines.append(texts("notice.line.late", due=texts.at(phase.due_at)))
+    lines.append(texts("notice.line.number", number=notice.id))
+    return "\n".join(lines)
+
+
+def resolve_groups(uow: UnitOfWork, notice: Notice) -> list[ChatGroup]:
+    """The active groups a notice is for: those bound to its areas, or every group for a station-wide one."""
+    groups = [group for group in uow.groups.all() if group.active]
+    if notice.all_groups:
+        return groups
+    area_ids = uow.notices.area_ids(notice.areas)
+    return [group for group in groups if group.area_id in area_ids]
+
+
+# ------------------------------------------------------------------------------------------------ internals
+def _validate(ctx: Context, draft: Draft, now: datetime) -> None:
+    if draft.kind not in KINDS:
+        raise NoticeError(ctx.texts("notice.bad_kind", kinds=" | ".join(KINDS)))
+    if draft.kind == "announcement":
+        if not draft.text.strip():
+            raise NoticeError(ctx.texts("notice.no_text"))
+        if not draft.all_groups and not draft.areas:
+            raise NoticeError(ctx.texts("notice.no_areas"))
+        return
+    if not draft.areas:
+        raise NoticeError(ctx.texts("notice.no_areas"))
+    if draft.start_at is None:
+        raise NoticeError(ctx.texts("notice.no_start"))
+    if draft.end_at is not None and draft.end_at <= draft.start_at:
+        raise NoticeError(ctx.texts("notice.end_before_start"))
+    if draft.kind != "fault" and draft.start_at <= now:
+        raise NoticeError(ctx.texts("notice.start_passed"))
+
+
+def _short_notice(ctx: Context, draft: Draft, now: datetime) -> str:
+    """Accepted, but the publisher is told when the law's notice period is not met."""
+    period = NOTICE_PERIOD.get(draft.kind)
+    if period is None or draft.start_at is None or draft.start_at - now >= period:
+        return ""
+    return ctx.texts(f"notice.short_{draft.kind}", given=_hours(draft.start_at - now))
+
+
+def _plan(uow: UnitOfWork, ctx: Context, notice: Notice, now: datetime, *, first: str,
+          note: str = "") -> list[NoticePhase]:
+    """The phases of the notice's current version, the first (publication or change) due now."""
+    start, end = notice.start_at, notice.end_at
+    planned: list[tuple[str, datetime, datetime | None]] = []
+    if notice.kind == "announcement" and start is not None and start > now:
+        planned.append((first, start, None))  # an announcement scheduled for later
+    else:
+        planned.append((first, now, None))
+    if notice.kind in ("planned", "temporary") and start is not None:
+        local_start = start.astimezone(ctx.tz)
+        day_before = datetime.combine(local_start.date() - timedelta(days=1), ctx.notice_day_before_at, tzinfo=ctx.tz)
+        if now < day_before and start - day_before > ctx.notice_soon_before:
+            planned.append(("day_before", day_before, start))
+        soon = start - ctx.notice_soon_before
+        if now < soon:
+            planned.append(("soon", soon, start))
+        planned.append(("start", start, end or start + timedelta(hours=1)))
+    phases = []
+    for name, due, useful in planned:
+        phases.append(uow.notices.add_phase(NoticePhase(
+            notice_id=notice.id or 0, phase=name, version=notice.version, due_at=due, useful_until=useful,
+            note=note if name == first else "")))
+    return phases
+
+
+def _fire_now(uow: UnitOfWork, ctx: Context, phase: NoticePhase, now: datetime) -> Outcome:
+    """Write one outbox row per group (each once, by its key) and mark the phase sent (caller commits)."""
+    notice = uow.notices.get(phase.notice_id)
+    if notice is None or phase.due_at > now:  # e.g. an announcement scheduled for later: the scheduler fires it
+        return Outcome()
+    groups = _audience(uow, notice, phase)
+    text = render(ctx, notice, phase, now)
+    written = uow.notices.outbox_keys(phase.id or 0)
+    queued: list[Queued] = []
+    for group in groups:
+        key = f"notice:{phase.id}:{group.id}"
+        if key in written:
+            continue
+        row = to_row(Send(ChatRef(group.platform, group.chat_id), text), now)
+        row.dedupe_key, row.notice_phase_id = key, phase.id
+        stored = uow.outbox.add(row)
+        queued.append(Queued(stored.id or 0, Send(ChatRef(group.platform, group.chat_id), stored.text,
+                                                  shows_numbers=True)))
+    phase.status, phase.fired_at, phase.groups = "sent", now, len(groups)
+    uow.notices.save_phase(phase)
+    return Outcome(actions=[item.action for item in queued], queued=queued)
+
+
+def _audience(uow: UnitOfWork, notice: Notice, phase: NoticePhase) -> list[ChatGroup]:
+    """Today's groups of the notice, plus, for a change or cancellation, every group that heard of it before."""
+    groups = {group.id: group for group in resolve_groups(uow, notice)}
+    if phase.phase in ("changed", "cancelled", "restored"):
+        for group in uow.notices.groups_reached(notice.id or 0):
+            groups.setdefault(group.id, group)
+    return list(groups.values())
+
+
+def _drop_pending(uow: UnitOfWork, notice: Notice, note: str) -> None:
+    for phase in uow.notices.phases(notice.id or 0):
+        if phase.status == "pending":
+            phase.status, phase.note = "dropped", note
+            uow.notices.save_phase(phase)
+
+
+def _mark_skipped(uow: UnitOfWork, phase: NoticePhase, now: datetime, note: str) -> None:
+    phase.status, phase.fired_at, phase.note = "skipped", now, note
+    uow.notices.save_phase(phase)
+    log.warning("notice phase %s (%s, due %s) skipped: %s", phase.id, phase.phase, phase.due_at, note)
+
+
+def _minutes(phase: NoticePhase, notice: Notice) -> int:
+    if phase.phase == "soon" and notice.start_at is not None:
+        return max(1, round((notice.start_at - phase.due_at).total_seconds() / 60))
+    return 0
+
+
+def _hours(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.0f}" if hours >= 1 else f"{hours:.1f}"
