@@ -61,6 +61,7 @@ def build_context(settings: Settings, engine: Engine) -> Context:
         county_chats=tuple(ChatRef(*entry.split(":", 1)) for entry in settings.escalation.county_chats),
         notice_day_before_at=time.fromisoformat(settings.notices.day_before_at),
         notice_soon_before=timedelta(minutes=settings.notices.soon_minutes),
+        digest_at=time.fromisoformat(settings.notices.digest_at),
     )
 
 

@@ -104,6 +104,8 @@ class NoticeSettings(BaseModel):
 
     day_before_at: str = Field(default="18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # local time, the day before
     soon_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # The supervisors' daily digest (the weekly one goes out on Mondays at the same time).
+    digest_at: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 class Settings(BaseSettings):

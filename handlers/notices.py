@@ -77,11 +77,12 @@ def change(uow: UnitOfWork, ctx: Context, notice: Notice, start_at: datetime | N
            reason: str) -> Published:
     """New times (and why): old reminders are dropped, the change goes to every group that heard of it."""
     if notice.status != "scheduled":
-        raise NoticeError(ctx.texts("notice.not_scheduled", number=notice.id, status=notice.status))
+        raise _not_scheduled(ctx, notice)
     now = ctx.clock()
     draft = Draft(notice.kind, notice.areas, start_at or notice.start_at, end_at or notice.end_at,
                   notice.reason, notice.contact, notice.lines, notice.villages, notice.text, notice.all_groups)
-    _validate(ctx, draft, now)
+    # An outage under way may still be extended (延时送电): its start, unchanged, may have passed.
+    _validate(ctx, draft, now, started=draft.start_at == notice.start_at)
     _drop_pending(uow, notice, ctx.texts("notice.dropped_changed"))
     notice.start_at, notice.end_at = draft.start_at, draft.end_at
     notice.version += 1
@@ -95,7 +96,7 @@ def change(uow: UnitOfWork, ctx: Context, notice: Notice, start_at: datetime | N
 
 def cancel(uow: UnitOfWork, ctx: Context, notice: Notice, reason: str) -> Published:
     if notice.status != "scheduled":
-        raise NoticeError(ctx.texts("notice.not_scheduled", number=notice.id, status=notice.status))
+        raise _not_scheduled(ctx, notice)
     now = ctx.clock()
     _drop_pending(uow, notice, ctx.texts("notice.dropped_cancelled"))
     notice.status, notice.updated_at, notice.version = "cancelled", now, notice.version + 1
@@ -109,7 +110,7 @@ def cancel(uow: UnitOfWork, ctx: Context, notice: Notice, reason: str) -> Publis
 def restore(uow: UnitOfWork, ctx: Context, notice: Notice, note: str = "") -> Published:
     """Power is back: tell the same groups, and stop the reminders still pending."""
     if notice.kind not in OUTAGE_KINDS or notice.status != "scheduled":
-        raise NoticeError(ctx.texts("notice.not_scheduled", number=notice.id, status=notice.status))
+        raise _not_scheduled(ctx, notice)
     now = ctx.clock()
     _drop_pending(uow, notice, ctx.texts("notice.dropped_restored"))
     notice.status, notice.restored_at, notice.updated_at = "finished", now, now
@@ -208,7 +209,7 @@ def resolve_groups(uow: UnitOfWork, notice: Notice) -> list[ChatGroup]:
 
 
 # ------------------------------------------------------------------------------------------------ internals
-def _validate(ctx: Context, draft: Draft, now: datetime) -> None:
+def _validate(ctx: Context, draft: Draft, now: datetime, *, started: bool = False) -> None:
     if draft.kind not in KINDS:
         raise NoticeError(ctx.texts("notice.bad_kind", kinds=" | ".join(KINDS)))
     if draft.kind == "announcement":
@@ -223,15 +224,15 @@ def _validate(ctx: Context, draft: Draft, now: datetime) -> None:
         raise NoticeError(ctx.texts("notice.no_start"))
     if draft.end_at is not None and draft.end_at <= draft.start_at:
         raise NoticeError(ctx.texts("notice.end_before_start"))
-    if draft.kind != "fault" and draft.start_at <= now:
+    if draft.kind != "fault" and draft.start_at <= now and not started:
         raise NoticeError(ctx.texts("notice.start_passed"))
 
 
 def _short_notice(ctx: Context, draft: Draft, now: datetime) -> str:
     """Accepted, but the publisher is told when the law's notice period is not met."""
     period = NOTICE_PERIOD.get(draft.kind)
-    if period is None or draft.start_at is None or draft.start_at - now >= period:
-        return ""
+    if period is None or draft.start_at is None or draft.start_at <= now or draft.start_at - now >= period:
+        return ""  # a start already passed (an outage extended) is not a short notice
     return ctx.texts(f"notice.short_{draft.kind}", given=_hours(draft.start_at - now))
 
 
@@ -252,7 +253,8 @@ def _plan(uow: UnitOfWork, ctx: Context, notice: Notice, now: datetime, *, first
         soon = start - ctx.notice_soon_before
         if now < soon:
             planned.append(("soon", soon, start))
-        planned.append(("start", start, end or start + timedelta(hours=1)))
+        if now < start:  # a change while the outage is under way: its start was announced already
+            planned.append(("start", start, end or start + timedelta(hours=1)))
     phases = []
     for name, due, useful in planned:
         phases.append(uow.notices.add_phase(NoticePhase(
@@ -274,7 +276,8 @@ def _fire_now(uow: UnitOfWork, ctx: Context, phase: NoticePhase, now: datetime) 
         key = f"notice:{phase.id}:{group.id}"
         if key in written:
             continue
-        row = to_row(Send(ChatRef(group.platform, group.chat_id), text), now)
+        # Not masked: the contact number is published on purpose (masking is for customers' own numbers).
+        row = to_row(Send(ChatRef(group.platform, group.chat_id), text, shows_numbers=True), now)
         row.dedupe_key, row.notice_phase_id = key, phase.id
         stored = uow.outbox.add(row)
         queued.append(Queued(stored.id or 0, Send(ChatRef(group.platform, group.chat_id), stored.text,
@@ -291,6 +294,11 @@ def _audience(uow: UnitOfWork, notice: Notice, phase: NoticePhase) -> list[ChatG
         for group in uow.notices.groups_reached(notice.id or 0):
             groups.setdefault(group.id, group)
     return list(groups.values())
+
+
+def _not_scheduled(ctx: Context, notice: Notice) -> NoticeError:
+    status = ctx.texts(f"notice.out.status.{notice.status}")  # 已取消, not the stored word "cancelled"
+    return NoticeError(ctx.texts("notice.not_scheduled", number=notice.id, status=status))
 
 
 def _drop_pending(uow: UnitOfWork, notice: Notice, note: str) -> None:

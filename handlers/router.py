@@ -67,6 +67,8 @@ def run_command(incoming: Incoming, parsed: ParsedCommand, ctx: Context) -> Outc
         else:
             actions = _run(call, command)
         outcome = queue(uow, Outcome(actions=actions), ctx.clock())
+        outcome.actions += [item.action for item in call.queued]  # already stored by the command: not twice
+        outcome.queued += call.queued
         uow.commit()
     return outcome
 
@@ -80,10 +82,12 @@ def _run(call: CommandCall, command: Command) -> list[Action]:
         return result
     except UsageError:
         savepoint.rollback()
+        call.queued.clear()  # their rows were rolled back with the savepoint
         usage = call.t(f"cmd.usage.{command.name}")
         return [call.reply(call.t("cmd.usage_line", usage=usage))]
     except Refusal as refusal:
         savepoint.rollback()
+        call.queued.clear()
         return [call.reply(str(refusal))]
 
 

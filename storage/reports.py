@@ -12,10 +12,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlmodel import Session, col
 
-from storage.models import Staff, Station, Survey, Ticket, TicketClock, TicketEvent
+from storage.models import (
+    NoticePhase,
+    OutboxMessage,
+    RiskEvent,
+    Staff,
+    Station,
+    Survey,
+    Ticket,
+    TicketAlert,
+    TicketClock,
+    TicketEvent,
+)
 
 SURVEY_ANSWERED = ("rated", "awaiting_reason", "no_rating")
 
@@ -151,3 +162,76 @@ class Reports:
     def stations(self) -> Sequence[tuple[int, str]]:
         rows = self.session.execute(select(col(Station.id), col(Station.name)).order_by(col(Station.id))).all()
         return [(r[0], r[1]) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTicketRow:
+    ticket_id: int
+    kind: str
+    assignee_id: int | None
+    station_id: int | None
+    overdue_since: datetime | None  # the earliest unmet clock already past due, if any
+
+
+class DigestQueries:
+    """What a supervisor's digest counts: the state now and what happened in the period."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def open_tickets(self, now: datetime) -> list[OpenTicketRow]:
+        overdue = (select(col(TicketClock.ticket_id), func.min(col(TicketClock.due_at)).label("since"))
+                   .where(col(TicketClock.met_at).is_(None), col(TicketClock.due_at) < now)
+                   .group_by(col(TicketClock.ticket_id)).subquery())
+        rows = self.session.execute(
+            select(col(Ticket.id), col(Ticket.kind), col(Ticket.assignee_id), col(Ticket.station_id), overdue.c.since)
+            .outerjoin(overdue, overdue.c.ticket_id == col(Ticket.id))
+            .where(col(Ticket.status).in_(("new", "accepted", "in_progress", "waiting_customer", "reopened")))
+            .order_by(col(Ticket.id))
+        ).all()
+        return [OpenTicketRow(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def opened_count(self, start: datetime, end: datetime) -> int:
+        return int(self.session.execute(
+            select(func.count()).select_from(Ticket)
+            .where(col(Ticket.opened_at) >= start, col(Ticket.opened_at) < end, col(Ticket.parent_id).is_(None))
+        ).scalar_one())
+
+    def escalations(self, start: datetime, end: datetime) -> int:
+        return int(self.session.execute(
+            select(func.count()).select_from(TicketAlert)
+            .where(col(TicketAlert.at) >= start, col(TicketAlert.at) < end, col(TicketAlert.level) != "warn")
+        ).scalar_one())
+
+    def scores(self, start: datetime, end: datetime) -> list[int]:
+        return [int(score) for score in self.session.execute(
+            select(col(Survey.score)).where(col(Survey.score).is_not(None), col(Survey.answered_at) >= start,
+                                       col(Survey.answered_at) < end)
+        ).scalars().all()]
+
+    def risk_events(self, start: datetime, end: datetime) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self.session.execute(
+            select(col(RiskEvent.category), col(RiskEvent.action))
+            .where(col(RiskEvent.at) >= start, col(RiskEvent.at) < end)
+        ).all()]
+
+    def notice_rows(self, start: datetime, end: datetime) -> tuple[int, int, int]:
+        """Notice phases fired in the period, and their group messages sent and failed."""
+        fired = int(self.session.execute(
+            select(func.count()).select_from(NoticePhase)
+            .where(col(NoticePhase.status) == "sent")
+            .where(col(NoticePhase.fired_at) >= start, col(NoticePhase.fired_at) < end)
+        ).scalar_one())
+        rows = self.session.execute(
+            select(col(OutboxMessage.sent_at), col(OutboxMessage.failed_at))
+            .where(col(OutboxMessage.notice_phase_id).is_not(None), col(OutboxMessage.created_at) >= start,
+                   col(OutboxMessage.created_at) < end)
+        ).all()
+        return fired, sum(r[0] is not None for r in rows), sum(r[1] is not None for r in rows)
+
+    def existing_keys(self, keys: list[str]) -> set[str]:
+        """Which of these outbox keys were written already (digests and notices are sent once per key)."""
+        if not keys:
+            return set()
+        return {key for key in self.session.execute(
+            select(col(OutboxMessage.dedupe_key)).where(col(OutboxMessage.dedupe_key).in_(keys))).scalars() if key}

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from storage.notice_repository import Notices
-from storage.reports import Reports
+from storage.reports import DigestQueries, Reports
 from storage.repositories import (
     Alerts,
     Customers,
@@ -46,6 +46,7 @@ class UnitOfWork:
         self.surveys = Surveys(self.session)
         self.reports = Reports(self.session)
         self.notices = Notices(self.session)
+        self.digest = DigestQueries(self.session)
         return self
 
     def __exit__(

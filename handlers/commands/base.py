@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from handlers.context import Context
-from handlers.types import Action, ChatType, Incoming, Role, Send
+from handlers.types import Action, ChatType, Incoming, Queued, Role, Send
 from storage.models import Staff
 from storage.uow import UnitOfWork
 
@@ -47,6 +47,9 @@ class CommandCall:
     staff: Staff | None
     uow: UnitOfWork
     ctx: Context
+    # Rows the command wrote to the outbox itself, each under its own key (a notice's fan-out): the router
+    # hands them to delivery with the reply instead of queueing them a second time.
+    queued: list[Queued] = field(default_factory=list)
 
     def reply(self, text: str) -> Send:
         """An answer where the command was given; numbers stay readable only in a staff member's private chat."""

@@ -5,7 +5,7 @@ Adapters register exactly these names with the platform (Telegram's setMyCommand
 
 from __future__ import annotations
 
-from handlers.commands import customer, manager, workflow
+from handlers.commands import customer, manager, notices, workflow
 from handlers.commands.base import EVERYONE, STAFF, Command
 
 COMMANDS: tuple[Command, ...] = (
@@ -30,6 +30,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("away", STAFF, manager.away),
     Command("back", STAFF, manager.back),
     Command("risk", STAFF, manager.risk),
+    Command("notice", STAFF, notices.notice),
+    Command("notices", STAFF, notices.notices),
 )
 
 BY_NAME = {command.name: command for command in COMMANDS}
