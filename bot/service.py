@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import uvicorn
+from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,10 +21,13 @@ from bot import telegram_convert
 from bot.bootstrap import build_app
 from bot.sandbox import SandboxClient, SandboxServer
 from bot.telegram_channel import TelegramChannel
+from bot.telegram_delivery import Claims
 from bot.workers import DatabaseWorkers
 from config.settings import Settings, SettingsError
 from handlers.types import Queued
 from scheduler.jobs import PeriodicSweeps
+from scheduler.leader import LeaderLock, Leadership
+from scheduler.notice_schedule import NoticeScheduler
 from sensitive_words import SensitiveWordEngine
 
 log = logging.getLogger(__name__)
@@ -38,6 +42,7 @@ class Running:
     channel: TelegramChannel
     http_port: int
     sandbox_url: str | None
+    leadership: Leadership | None = None
 
 
 async def _healthz(_: Request) -> Response:
@@ -72,7 +77,9 @@ async def serve(settings: Settings, *, sandbox: bool = False, sandbox_port: int 
         token, base_url = settings.telegram.token.get_secret_value(), settings.telegram.base_url
     _check_webhook_settings(settings)
     workers = DatabaseWorkers.for_engine(app.engine)
-    channel = TelegramChannel(app.ctx, token, base_url, settings.telegram, workers)
+    # On PostgreSQL other gridbot processes may dispatch from the same outbox; SQLite has this one only.
+    claims = Claims(shared=app.engine.dialect.name == "postgresql")
+    channel = TelegramChannel(app.ctx, token, base_url, settings.telegram, workers, claims=claims)
     server = _EmbeddedUvicorn(uvicorn.Config(http_app(channel), host=settings.http.host,
                                              port=settings.http.port, log_level="warning", lifespan="off",
                                              access_log=False))
@@ -80,8 +87,12 @@ async def serve(settings: Settings, *, sandbox: bool = False, sandbox_port: int 
     _on_signals(stop)
     _reload_words_on_sighup(app.ctx.risk)
     http_task = asyncio.create_task(server.serve(), name="http")
-    sweeps = PeriodicSweeps(app.ctx, run_in_db=workers.run, deliver=_telegram_only(channel),
+    deliver = _telegram_only(channel)
+    sweeps = PeriodicSweeps(app.ctx, run_in_db=workers.run, deliver=deliver,
                             interval_seconds=settings.escalation.sweep_seconds)
+    notices = NoticeScheduler(app.ctx, app.engine, run_in_db=workers.run, deliver=deliver,
+                              reconcile_seconds=settings.escalation.sweep_seconds)
+    leadership = _leadership(app.engine, sweeps, notices)
     try:
         while not server.started:
             if http_task.done():
@@ -89,17 +100,19 @@ async def serve(settings: Settings, *, sandbox: bool = False, sandbox_port: int 
                                     f"{settings.http.host}:{settings.http.port}")
             await asyncio.sleep(0.02)
         await channel.start()
-        sweeps.start()  # after the channel: alerts queued by the first sweep can be delivered at once
+        # After the channel, so what the first sweep or phase queues is delivered at once. Only the leader
+        # among the processes on this database runs the sweeps and the notice phases; the others wait for it.
+        await leadership.start()
         # Everything built so far lives as long as the service: keep it out of the collector's full
         # passes, which otherwise pause the loop for tens of milliseconds (bench/pipeline.py p99).
         gc.freeze()
         port = server.servers[0].sockets[0].getsockname()[1]
         if on_ready is not None:
-            await on_ready(Running(channel, port, sandbox_url))
+            await on_ready(Running(channel, port, sandbox_url, leadership))
         await stop.wait()
     finally:
         log.info("shutting down")
-        await sweeps.shutdown()  # first: no new alerts while the channel drains what is queued
+        await leadership.stop()  # first: no new alerts or notices while the channel drains what is queued
         await channel.stop()
         server.should_exit = True
         await http_task
@@ -107,6 +120,18 @@ async def serve(settings: Settings, *, sandbox: bool = False, sandbox_port: int 
             await sandbox_server.stop()
         workers.shutdown()
         app.engine.dispose()
+
+
+def _leadership(engine: Engine, sweeps: PeriodicSweeps, notices: NoticeScheduler) -> Leadership:
+    async def lead() -> None:
+        sweeps.start()
+        await notices.start()
+
+    async def step_down() -> None:
+        await sweeps.shutdown()
+        await notices.shutdown()
+
+    return Leadership(LeaderLock(engine), on_acquired=lead, on_lost=step_down)
 
 
 def _telegram_only(channel: TelegramChannel) -> Callable[[Sequence[Queued]], None]:

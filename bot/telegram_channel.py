@@ -11,6 +11,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.rate_limiter import TelegramRateLimiter
 from bot.telegram_adapter import TelegramAdapter
+from bot.telegram_delivery import Claims
 from bot.telegram_ingress import ALLOWED_UPDATES, Poller, UpdateProcessor, replay_parked
 from bot.telegram_webhook import webhook_route
 from bot.workers import DatabaseWorkers
@@ -28,10 +29,12 @@ def build_application(token: str, base_url: str, settings: TelegramSettings) -> 
 
 class TelegramChannel:
     def __init__(self, core: Context, token: str, base_url: str, settings: TelegramSettings,
-                 workers: DatabaseWorkers, poll_timeout: int = 10) -> None:
+                 workers: DatabaseWorkers, poll_timeout: int = 10, claims: Claims | None = None) -> None:
         self.settings = settings
         self.application = build_application(token, base_url, settings)
         self.adapter = TelegramAdapter(core, self.application, workers, welcome=settings.welcome)
+        if claims is not None:  # how this process shares the outbox with other dispatchers
+            self.adapter.delivery.claims = claims
         self.processor = UpdateProcessor(self.application, core.uow, workers=workers)
         self.poller = Poller(self.processor, timeout=poll_timeout)
         self.core = core
@@ -73,7 +76,8 @@ class TelegramChannel:
         log.info("telegram: polling as @%s", self.core.bot_username)
 
     async def _sweep_outbox(self) -> None:
-        """Retry rows left pending by transient failures (network, 429 past the retries)."""
+        """Retry rows left pending by transient failures (network, 429 past the retries), take over the rows of
+        a dispatcher that died once their lease ran out, and renew the leases of the rows still queued here."""
         while True:
             await asyncio.sleep(self.sweep_interval)
             try:
@@ -96,6 +100,8 @@ class TelegramChannel:
                     await self._task
                 with contextlib.suppress(Exception):  # confirm what was finished, so a restart skips it
                     await self.poller.drain()
+        self.adapter.delivery.stop_claiming()
         await self.adapter.delivery.sender.drain()
+        await self.adapter.delivery.release()  # what did not go out: another dispatcher may take it at once
         await self.application.stop()
         await self.application.shutdown()

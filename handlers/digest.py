@@ -118,7 +118,10 @@ def send_due(ctx: Context) -> Outcome:
                 continue
             start, end = _instant(ctx, first), _instant(ctx, last)
             title = ctx.texts(f"digest.{period}", day=_day(ctx, first), last=_day(ctx, last - timedelta(days=1)))
-            text = render(ctx, figures(uow, ctx, title, start, end))
+            found = figures(uow, ctx, title, start, end)
+            if _quiet(found):  # supervisors want signal: a day with nothing in it sends nothing
+                continue
+            text = render(ctx, found)
             for person in missing:
                 chat = ChatRef(person.platform, person.user_id)
                 row = to_row(Send(chat, text, shows_numbers=True), now)
@@ -130,6 +133,10 @@ def send_due(ctx: Context) -> Outcome:
         log.info("queued %d digests", len(outcome.queued))
     outcome.actions = [item.action for item in outcome.queued]
     return outcome
+
+
+def _quiet(f: DigestFigures) -> bool:
+    return not (f.opened or f.open_now or f.escalations or f.scores or f.risk_by_category or f.notices_fired)
 
 
 def _instant(ctx: Context, day: date) -> datetime:

@@ -4,6 +4,10 @@ One interval job runs every function of `SWEEPS` in turn. Each sweep is blocking
 through `run_in_db` (the edge's database workers), and what it queued is handed to `deliver` (the platform
 delivery) at once; rows a failed delivery leaves pending are picked up by the outbox sweep. The scheduler
 never imports the edge: both callables are passed in by it (bot/service.py).
+
+With several processes on one PostgreSQL only the leader runs the sweeps (scheduler/leader.py): the service
+starts them when it acquires the lock and shuts them down when it loses it; `start` works again after
+`shutdown`. Each alert is claimed by a unique key anyway, so a second leader for a moment sends nothing twice.
 """
 
 from __future__ import annotations
@@ -17,14 +21,14 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from handlers import sla_watch, survey
+from handlers import digest, sla_watch, survey
 from handlers.context import Context
 from handlers.types import Outcome, Queued
 
 log = logging.getLogger(__name__)
 Sweep = Callable[[Context], Outcome]
 # Run in this order at every tick: deadline warnings and escalation, then surveys nobody answered.
-SWEEPS: tuple[Sweep, ...] = (sla_watch.sweep, survey.expire)
+SWEEPS: tuple[Sweep, ...] = (sla_watch.sweep, survey.expire, digest.send_due)
 JOB_ID = "gridbot-sweeps"
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import ColumnElement, func, or_, update
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.models import (
     Area,
@@ -333,6 +334,80 @@ class Outbox(_Repo):
     def mark_failed(self, row_id: int, now: datetime, error: str) -> None:
         self.session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == row_id)
                              .values(failed_at=now, error=error[:500], attempts=OutboxMessage.attempts + 1))
+
+    def claim(self, platform: str, owner: str, lease_until: datetime, now: datetime, limit: int = 100, *,
+              created_before: datetime | None = None, exclude: Collection[int] = (),
+              ignore_leases: bool = False) -> Sequence[OutboxMessage]:
+        """Claim pending rows for `owner` until `lease_until` and return them (caller commits).
+
+        A row is free when nobody claimed it, its lease ran out, or `owner` holds it already (a send that
+        failed transiently is retried by its own dispatcher). FOR UPDATE SKIP LOCKED makes a concurrent
+        claimer on PostgreSQL pass over the rows being claimed here instead of waiting for them, so two
+        dispatchers always get disjoint rows; SQLite ignores it (one writer at a time anyway).
+        `ignore_leases` is for a single-process database, where any other owner is an earlier, dead run.
+        """
+        query = self._pending_rows(platform)
+        if not ignore_leases:
+            query = query.where(self._claimable(owner, now))
+        if created_before is not None:
+            query = query.where(OutboxMessage.created_at < created_before)
+        if exclude:
+            query = query.where(col(OutboxMessage.id).not_in(list(exclude)))
+        rows = self.session.exec(
+            query.order_by(col(OutboxMessage.id)).limit(limit).with_for_update(skip_locked=True)
+        ).all()
+        self._set_claim([row.id for row in rows if row.id is not None], owner, lease_until)
+        return rows
+
+    def claim_ids(self, ids: Collection[int], owner: str, lease_until: datetime, now: datetime) -> set[int]:
+        """Claim these rows (just written by this process) unless another owner holds them; the ids claimed."""
+        if not ids:
+            return set()
+        query = (select(OutboxMessage.id)
+                 .where(col(OutboxMessage.id).in_(list(ids)))
+                 .where(col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.failed_at).is_(None))
+                 .where(self._claimable(owner, now)))
+        claimed = {row_id for row_id in self.session.exec(query.with_for_update(skip_locked=True)).all()
+                   if row_id is not None}
+        self._set_claim(claimed, owner, lease_until)
+        return claimed
+
+    def renew(self, ids: Collection[int], owner: str, lease_until: datetime) -> int:
+        """Extend the lease of rows `owner` still holds (queued behind a rate limit, say); how many."""
+        if not ids:
+            return 0
+        result = self.session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(list(ids)), col(OutboxMessage.claimed_by) == owner)
+            .where(col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.failed_at).is_(None))
+            .values(claimed_until=lease_until)
+            .execution_options(synchronize_session=False))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def release(self, owner: str) -> int:
+        """Give back what `owner` claimed and did not send (a graceful stop): others need not wait for the lease."""
+        result = self.session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.claimed_by) == owner)
+            .where(col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.failed_at).is_(None))
+            .values(claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    @staticmethod
+    def _pending_rows(platform: str) -> SelectOfScalar[OutboxMessage]:
+        return (select(OutboxMessage).where(OutboxMessage.platform == platform)
+                .where(col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.failed_at).is_(None)))
+
+    @staticmethod
+    def _claimable(owner: str, now: datetime) -> ColumnElement[bool]:
+        return or_(col(OutboxMessage.claimed_by).is_(None), col(OutboxMessage.claimed_by) == owner,
+                   col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) <= now)
+
+    def _set_claim(self, ids: Collection[int], owner: str, lease_until: datetime) -> None:
+        if ids:  # one statement; the rows loaded in this session get the new values too
+            self.session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(list(ids)))
+                                 .values(claimed_by=owner, claimed_until=lease_until))
 
     def move_chat(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
         self.session.execute(

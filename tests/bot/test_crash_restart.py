@@ -202,9 +202,9 @@ async def test_sigkill_mid_burst_then_restart_opens_exactly_one_ticket_per_appea
         "GRIDBOT_TICKETS__APPEND_WINDOW_MINUTES": "0",
     })
     run_gridbot(["db", "upgrade"], env, tmp_path)
-    # A supervisor, not a grid manager: round-robin would give him every ticket and a private alert each,
-    # at Telegram's one message a second per chat, far beyond this test's time. Group replies are what it counts.
-    run_gridbot(["staff", "add", "--platform", "telegram", "--user-id", str(MANAGER), "--role", "supervisor",
+    # An admin, not a grid manager or supervisor: round-robin would give a manager every ticket and a private
+    # alert each, a supervisor gets the daily digest; neither has a private chat here. Group replies are counted.
+    run_gridbot(["staff", "add", "--platform", "telegram", "--user-id", str(MANAGER), "--role", "admin",
                  "--name", "李经理"], env, tmp_path)
 
     async with SandboxClient(sandbox_url) as control:

@@ -83,6 +83,8 @@ def test_every_supervisor_gets_it_and_managers_do_not(ctx: Context, clock: FakeC
     supervisor(ctx, "951", "赵主任")
     add_manager(ctx)
     clock.now = MONDAY_0759 + timedelta(days=1, minutes=1)  # Tuesday 08:00
+    assert send_due(ctx).actions == []  # nothing happened and nothing is open: no digest at all
+    handle(message("电费怎么交"), ctx)  # one open inquiry
     sent = send_due(ctx)
     assert len(digests(sent.actions)) == 1
     assert len(digests(sent.actions, ChatRef("telegram", "951"))) == 1
