@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +179,13 @@ async def _run_script(s: Script, village: int, compound: int, private: int) -> N
     await s.expect(village, "您选择了 5 分（满意）", "confirmation asked again")
     await s.press(village, WANG, "rate:1:5:ok", "customer confirms 5")
     await s.expect(village, "感谢您的评价（5 分）", "rating thanked, ticket closed")
+
+    console.rule("11:45 李经理发布下周的计划停电通知")
+    day = datetime.now(UTC).date() + timedelta(days=8)
+    when = f"{day.month}月{day.day}日8:00-18:00"
+    await s.say(private, MANAGER, f"/notice planned 幸福村台区 {when} 10kV线路检修 电话:95598")
+    await s.expect(village, "【停电通知】", "the village group gets the outage notice")
+    await s.expect(private, "通知 1", "the publisher gets the number and the reminders")
 
     console.rule("12:00 王大爷查看自己的工单")
     await s.say(village, WANG, "/my")
