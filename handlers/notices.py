@@ -6,6 +6,8 @@ start, at the start; restoration is announced when a manager says so. The schedu
 phase once (scheduler/notice_schedule.py); firing writes one outbox row per group with a unique key, so a
 phase fired twice (a crash, two instances) still reaches each group once. A change or a cancellation drops
 the phases that no longer apply and is announced again to every group that heard of the notice.
+Subscribers (供电信息订阅, /subscribe) of the notice's areas get the same text in their private chat, once per
+user and phase, under their own keys (`_to_subscribers`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import datetime, timedelta
 from handlers.context import Context
 from handlers.outbox import to_row
 from handlers.types import ChatRef, Outcome, Queued, Send
-from storage.models import ChatGroup, Notice, NoticePhase
+from storage.models import ChatGroup, Notice, NoticePhase, OutboxMessage, Subscription
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,7 @@ OUTAGE_KINDS = ("planned", "temporary", "fault")
 # The legal notice periods (电力供应与使用条例 Art. 28, 供电监管办法 Art. 13; practice for temporary work).
 NOTICE_PERIOD = {"planned": timedelta(days=7), "temporary": timedelta(hours=24)}
 LATE_AFTER = timedelta(minutes=5)  # a phase fired later than this says it is late
+SUBSCRIBER_KEY = ":sub:"  # in the key of a subscriber's row: "notice:<phase>:sub:<subscription>"
 
 
 @dataclass
@@ -91,7 +94,7 @@ def change(uow: UnitOfWork, ctx: Context, notice: Notice, start_at: datetime | N
     uow.notices.save(notice)
     phases = _plan(uow, ctx, notice, now, first="changed", note=reason)
     outcome = _fire_now(uow, ctx, phases[0], now)
-    return Published(notice, phases, len(outcome.actions), notice.warning, outcome)
+    return Published(notice, phases, phases[0].groups, notice.warning, outcome)  # groups, not subscribers
 
 
 def cancel(uow: UnitOfWork, ctx: Context, notice: Notice, reason: str) -> Published:
@@ -104,7 +107,7 @@ def cancel(uow: UnitOfWork, ctx: Context, notice: Notice, reason: str) -> Publis
     phase = uow.notices.add_phase(NoticePhase(notice_id=notice.id or 0, phase="cancelled", version=notice.version,
                                               due_at=now, note=reason))
     outcome = _fire_now(uow, ctx, phase, now)
-    return Published(notice, [phase], len(outcome.actions), "", outcome)
+    return Published(notice, [phase], phase.groups, "", outcome)
 
 
 def restore(uow: UnitOfWork, ctx: Context, notice: Notice, note: str = "") -> Published:
@@ -118,7 +121,7 @@ def restore(uow: UnitOfWork, ctx: Context, notice: Notice, note: str = "") -> Pu
     phase = uow.notices.add_phase(NoticePhase(notice_id=notice.id or 0, phase="restored", version=notice.version,
                                               due_at=now, note=note))
     outcome = _fire_now(uow, ctx, phase, now)
-    return Published(notice, [phase], len(outcome.actions), "", outcome)
+    return Published(notice, [phase], phase.groups, "", outcome)
 
 
 def pending_phases(ctx: Context) -> list[NoticePhase]:
@@ -139,7 +142,8 @@ def fire(ctx: Context, phase_id: int) -> Outcome:
             return Outcome()
         outcome = _fire_now(uow, ctx, phase, now)
         uow.commit()
-    log.info("notice phase %s (%s) fired to %d groups", phase_id, phase.phase, len(outcome.actions))
+    log.info("notice phase %s (%s) fired to %d groups, %d messages in all", phase_id, phase.phase, phase.groups,
+             len(outcome.actions))
     return outcome
 
 
@@ -157,17 +161,27 @@ class PhaseReport:
     sent: int
     pending: int
     failed: list[tuple[str, str]]  # (group title, error)
+    # Subscribers' private chats, counted apart so the figures above stay those of the groups.
+    subscribers_sent: int = 0
+    subscribers_pending: int = 0
+    subscribers_failed: int = 0
 
 
 def delivery_report(uow: UnitOfWork, notice_id: int) -> list[PhaseReport]:
-    """Per phase: groups reached, still pending, failed and why."""
+    """Per phase: groups reached, still pending, failed and why; subscribers' private chats apart."""
     titles = {group.chat_id: group.title for group in uow.groups.all()}
     reports = []
     for phase in uow.notices.phases(notice_id):
-        rows = uow.notices.outbox_rows(phase.id or 0)
+        rows: list[OutboxMessage] = []
+        private: list[OutboxMessage] = []
+        for row in uow.notices.outbox_rows(phase.id or 0):
+            (private if SUBSCRIBER_KEY in (row.dedupe_key or "") else rows).append(row)
         failed = [(titles.get(row.chat_id, row.chat_id), row.error) for row in rows if row.failed_at is not None]
         sent = sum(row.sent_at is not None for row in rows)
-        reports.append(PhaseReport(phase, sent, len(rows) - sent - len(failed), failed))
+        private_sent = sum(row.sent_at is not None for row in private)
+        private_failed = sum(row.failed_at is not None for row in private)
+        reports.append(PhaseReport(phase, sent, len(rows) - sent - len(failed), failed, private_sent,
+                                   len(private) - private_sent - private_failed, private_failed))
     return reports
 
 
@@ -282,9 +296,37 @@ def _fire_now(uow: UnitOfWork, ctx: Context, phase: NoticePhase, now: datetime) 
         stored = uow.outbox.add(row)
         queued.append(Queued(stored.id or 0, Send(ChatRef(group.platform, group.chat_id), stored.text,
                                                   shows_numbers=True)))
+    queued += _to_subscribers(uow, notice, phase, text, now)
     phase.status, phase.fired_at, phase.groups = "sent", now, len(groups)
     uow.notices.save_phase(phase)
     return Outcome(actions=[item.action for item in queued], queued=queued)
+
+
+def _to_subscribers(uow: UnitOfWork, notice: Notice, phase: NoticePhase, text: str, now: datetime) -> list[Queued]:
+    """One row per subscriber's private chat, keyed by one of their subscriptions; a user several of whose
+    subscriptions match (an area and a 户号 in it) still gets the phase once."""
+    if notice.all_groups:
+        found = list(uow.subscriptions.active())
+    else:
+        found = list(uow.subscriptions.for_areas(uow.notices.area_ids(notice.areas)))
+    if phase.phase in ("changed", "cancelled", "restored"):  # like groups: whoever heard of it hears again
+        found += uow.subscriptions.by_ids(uow.subscriptions.reached(notice.id or 0))
+    by_user: dict[tuple[str, str], list[Subscription]] = {}
+    for subscription in found:
+        by_user.setdefault((subscription.platform, subscription.user_id), []).append(subscription)
+    written = uow.notices.outbox_keys(phase.id or 0)
+    queued: list[Queued] = []
+    for subscriptions in by_user.values():
+        keys = [f"notice:{phase.id}{SUBSCRIBER_KEY}{s.id}" for s in sorted(subscriptions, key=lambda s: s.id or 0)]
+        if written.intersection(keys):  # fired before, perhaps under another of the user's subscriptions
+            continue
+        chat = ChatRef(subscriptions[0].platform, subscriptions[0].chat_id)
+        # A private chat: the published contact number stays readable, as in the groups.
+        row = to_row(Send(chat, text, shows_numbers=True), now)
+        row.dedupe_key, row.notice_phase_id = keys[0], phase.id
+        stored = uow.outbox.add(row)
+        queued.append(Queued(stored.id or 0, Send(chat, stored.text, shows_numbers=True)))
+    return queued
 
 
 def _audience(uow: UnitOfWork, notice: Notice, phase: NoticePhase) -> list[ChatGroup]:

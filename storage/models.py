@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -333,3 +333,25 @@ class NoticePhase(SQLModel, table=True):
     fired_at: datetime | None = None
     note: str = ""
     groups: int = 0  # outbox rows written when it fired
+
+
+class Subscription(SQLModel, table=True):
+    """A customer's subscription (供电信息订阅) to the notices of one 台区, or of one 户号 whose customer record is
+    not known yet, delivered to their private chat with the bot. A cancelled one keeps its row and comes back
+    on the next /subscribe."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    user_id: str = Field(max_length=64)
+    chat_id: str = Field(max_length=64)  # the private chat the notices go to
+    area_id: int | None = Field(default=None, foreign_key="area.id", index=True)
+    account_no: str | None = Field(default=None, max_length=20, index=True)  # 户号 matched when a notice is sent
+    created_at: datetime
+    cancelled_at: datetime | None = None
+
+    # Exactly one target; NULLs never collide, so each unique constraint guards one kind of target.
+    __table_args__ = (
+        UniqueConstraint("platform", "user_id", "area_id", name="uq_subscription_user_area"),
+        UniqueConstraint("platform", "user_id", "account_no", name="uq_subscription_user_account"),
+        CheckConstraint("(area_id IS NULL) <> (account_no IS NULL)", name="ck_subscription_one_target"),
+    )

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from storage.notice_repository import Notices
+from storage.notice_repository import Notices, Subscriptions
 from storage.reports import DigestQueries, Reports
 from storage.repositories import (
     Alerts,
@@ -46,6 +46,7 @@ class UnitOfWork:
         self.surveys = Surveys(self.session)
         self.reports = Reports(self.session)
         self.notices = Notices(self.session)
+        self.subscriptions = Subscriptions(self.session)
         self.digest = DigestQueries(self.session)
         return self
 

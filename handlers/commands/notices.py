@@ -297,8 +297,9 @@ def summary(ctx: Context, uow: UnitOfWork, published: core.Published, key: str) 
     lines = [texts(f"notice.out.{key}", number=found.id, kind=texts(f"notice.kind.{found.kind}"),
                    groups=published.groups)]
     titles = _titles(uow)
-    reached = [titles.get((q.action.chat.platform, q.action.chat.chat_id), q.action.chat.chat_id)
-               for q in published.outcome.queued]
+    # Groups only: subscribers' private chats are counted apart and never listed by id.
+    reached = [titles[chat] for chat in ((q.action.chat.platform, q.action.chat.chat_id)
+                                         for q in published.outcome.queued) if chat in titles]
     if reached:
         lines.append(texts("notice.out.group_list", titles="、".join(reached[:20]) + ("…" if len(reached) > 20
                                                                                      else "")))
@@ -362,8 +363,12 @@ def unbound_areas(uow: UnitOfWork, found: Notice) -> list[str]:
 def _state(ctx: Context, report: core.PhaseReport) -> str:
     texts, phase = ctx.texts, report.phase
     if phase.status == "sent":
-        return texts("notice.out.state_sent", at=texts.at(phase.fired_at or phase.due_at), groups=phase.groups,
-                     sent=report.sent, pending=report.pending, failed=len(report.failed))
+        state = texts("notice.out.state_sent", at=texts.at(phase.fired_at or phase.due_at), groups=phase.groups,
+                      sent=report.sent, pending=report.pending, failed=len(report.failed))
+        if report.subscribers_sent or report.subscribers_pending or report.subscribers_failed:
+            state += texts("notice.out.state_subscribers", sent=report.subscribers_sent,
+                           pending=report.subscribers_pending, failed=report.subscribers_failed)
+        return state
     if phase.status == "skipped":
         return texts("notice.out.state_skipped", at=texts.at(phase.fired_at or phase.due_at), note=phase.note)
     if phase.status == "dropped":

@@ -5,13 +5,16 @@ Adapters register exactly these names with the platform (Telegram's setMyCommand
 
 from __future__ import annotations
 
-from handlers.commands import customer, manager, notices, workflow
+from handlers.commands import customer, manager, notices, subscriptions, workflow
 from handlers.commands.base import EVERYONE, STAFF, Command
 
 COMMANDS: tuple[Command, ...] = (
     Command("start", EVERYONE, customer.start),
     Command("help", EVERYONE, customer.help_),
     Command("my", EVERYONE, customer.my),
+    Command("subscribe", EVERYONE, subscriptions.subscribe),
+    Command("unsubscribe", EVERYONE, subscriptions.unsubscribe),
+    Command("subscriptions", EVERYONE, subscriptions.subscriptions),
     Command("bind", STAFF, manager.bind),
     Command("tickets", STAFF, manager.tickets),
     Command("ticket", STAFF, manager.ticket),
