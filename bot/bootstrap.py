@@ -62,7 +62,15 @@ def build_context(settings: Settings, engine: Engine) -> Context:
         notice_day_before_at=time.fromisoformat(settings.notices.day_before_at),
         notice_soon_before=timedelta(minutes=settings.notices.soon_minutes),
         digest_at=time.fromisoformat(settings.notices.digest_at),
+        quiet_hours=_quiet_hours(settings.escalation.quiet_hours),
     )
+
+
+def _quiet_hours(value: str) -> tuple[time, time] | None:
+    if not value:
+        return None
+    start, end = value.split("-")
+    return time.fromisoformat(start), time.fromisoformat(end)
 
 
 def behaviour_limits(risk: RiskSettings) -> BehaviourLimits:

@@ -86,6 +86,8 @@ class EscalationSettings(BaseModel):
     l2_delay_minutes: int = Field(default=120, ge=0)
     # Where L2 goes: "platform:chat_id", e.g. "telegram:-1001234567890" (the county centre's duty group).
     county_chats: list[str] = []
+    # Local hours in which only the most severe alerts (L2, the county) go out, e.g. "22:00-07:00"; "" = none.
+    quiet_hours: str = Field(default="", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
     # How often the scheduler looks for clocks to warn or escalate.
     sweep_seconds: int = Field(default=30, ge=1, le=3600)
 

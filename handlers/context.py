@@ -51,6 +51,7 @@ class Context:
     county_chats: tuple[ChatRef, ...] = ()
     notice_day_before_at: time = time(18, 0)  # local time of the reminder the day before an outage
     notice_soon_before: timedelta = timedelta(minutes=30)
+    quiet_hours: tuple[time, time] | None = None  # local; only the most severe alerts are sent inside them
     digest_at: time = time(8, 0)  # local time of the supervisors' daily digest (weekly: Mondays)
     # Customers asked to explain a low rating in their own words, until when: their next message goes to the
     # ticket even without appeal words. In memory: after a restart the message takes the ordinary path.

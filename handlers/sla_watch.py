@@ -62,6 +62,7 @@ def due_alerts(ctx: Context, now: datetime) -> list[DueAlert]:
     """The alerts due at `now` and not yet recorded, L1 before L2 for each clock."""
     found: list[DueAlert] = []
     fallback = 0
+    quiet = in_quiet_hours(ctx, now)
     with ctx.uow() as uow:
         running = uow.tickets.running_clocks()
         at_once = uow.tickets.escalate_at_once()
@@ -74,6 +75,8 @@ def due_alerts(ctx: Context, now: datetime) -> list[DueAlert]:
             if clock.after is not None and (ticket.id, clock.after) in unmet:
                 continue
             levels, fell_back = _levels(ctx, clock, ticket, now)
+            if quiet:  # at night only L2 goes out; warnings and L1 wait for the morning (still due then)
+                levels = [level for level in levels if level not in (WARN, L1)]
             fallback += fell_back
             for level in levels:
                 key = alert_key(ticket.id, clock.id, level)
@@ -87,6 +90,14 @@ def due_alerts(ctx: Context, now: datetime) -> list[DueAlert]:
         log.error("%d working-day warnings counted Monday to Friday (holidays unknown): "
                   "upgrade the chinesecalendar package", fallback)
     return found
+
+
+def in_quiet_hours(ctx: Context, now: datetime) -> bool:
+    if ctx.quiet_hours is None:
+        return False
+    start, end = ctx.quiet_hours
+    local = now.astimezone(ctx.tz).time()
+    return start <= local < end if start <= end else local >= start or local < end  # 22:00-07:00 spans midnight
 
 
 def _levels(ctx: Context, clock: TicketClock, ticket: Ticket, now: datetime) -> tuple[list[str], bool]:

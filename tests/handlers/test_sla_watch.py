@@ -361,3 +361,21 @@ def test_timestamps_are_recorded_in_utc(ctx: Context, clock: FakeClock) -> None:
     sweep(ctx)
     [alert] = alert_rows(ctx, number)
     assert alert.at == clock.now and alert.at.utcoffset() == timedelta(0)
+
+
+def test_quiet_hours_hold_warnings_and_l1_until_morning_but_not_the_county(ctx: Context, clock: FakeClock) -> None:
+    from datetime import time
+
+    station(ctx)
+    ctx.quiet_hours = (time(22, 0), time(7, 0))
+    ctx.county_chats = (COUNTY,)
+    clock.now = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
+    appeal(ctx)
+    clock.advance(hours=1, minutes=35)  # 00:35: the arrival clock (90 min) is breached, but it is night
+    assert sends(sweep(ctx)) == []
+    clock.advance(hours=2)  # 02:35: L2 is due and is the most severe: it goes out at night
+    assert [chat for chat, _ in sends(sweep(ctx))] == [COUNTY]
+    clock.now = datetime(2026, 11, 24, 23, 0, tzinfo=UTC)  # 07:00: the station hears of it in the morning
+    [(chat, text)] = sends(sweep(ctx))
+    assert chat == SUPERVISOR and text.startswith("【超期 L1】")
+    assert sends(sweep(ctx)) == []
