@@ -112,8 +112,8 @@ def send_due(ctx: Context) -> Outcome:
         supervisors = uow.staff.with_role("supervisor")
         for period, day, first, last in due:
             keys = {person.id: f"digest:{period}:{day.isoformat()}:{person.id}" for person in supervisors}
-            missing = [person for person in supervisors if keys[person.id] not in uow.digest.existing_keys(
-                list(keys.values()))]
+            sent = uow.digest.existing_keys(list(keys.values()))
+            missing = [person for person in supervisors if keys[person.id] not in sent]
             if not missing:
                 continue
             start, end = _instant(ctx, first), _instant(ctx, last)

@@ -27,6 +27,7 @@ from storage.models import (
     TicketClock,
     TicketEvent,
 )
+from storage.repositories import OPEN_STATUSES
 
 SURVEY_ANSWERED = ("rated", "awaiting_reason", "no_rating")
 
@@ -186,7 +187,7 @@ class DigestQueries:
         rows = self.session.execute(
             select(col(Ticket.id), col(Ticket.kind), col(Ticket.assignee_id), col(Ticket.station_id), overdue.c.since)
             .outerjoin(overdue, overdue.c.ticket_id == col(Ticket.id))
-            .where(col(Ticket.status).in_(("new", "accepted", "in_progress", "waiting_customer", "reopened")))
+            .where(col(Ticket.status).in_(OPEN_STATUSES))
             .order_by(col(Ticket.id))
         ).all()
         return [OpenTicketRow(r[0], r[1], r[2], r[3], r[4]) for r in rows]

@@ -23,6 +23,7 @@ from config.settings import load_settings
 from handlers.context import Context
 from storage.db import make_engine
 from storage.migrate import upgrade
+from tests.cli_helpers import isolate
 
 POSTGRES_URL = os.environ.get("GRIDBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("GRIDBOT_REQUIRE_POSTGRES") == "1"
@@ -94,10 +95,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def ctx(engine: Engine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Context:
-    monkeypatch.chdir(tmp_path)  # no stray ./gridbot.toml changes the settings under test
-    for key in list(os.environ):
-        if key.startswith("GRIDBOT_") and not key.startswith("GRIDBOT_TEST"):
-            monkeypatch.delenv(key)
+    isolate(monkeypatch, tmp_path)  # no stray ./gridbot.toml or GRIDBOT_* changes the settings under test
     context = build_context(load_settings(), engine)
     context.clock = clock
     return context

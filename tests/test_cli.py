@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from bot.cli import app
-
-runner = CliRunner()
+from tests.cli_helpers import gridbot, isolate
 
 
 @pytest.fixture(autouse=True)
 def station(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for key in list(os.environ):
-        if key.startswith("GRIDBOT_") and not key.startswith("GRIDBOT_TEST"):
-            monkeypatch.delenv(key)
-    return tmp_path
+    return isolate(monkeypatch, tmp_path)
 
-
-def gridbot(*args: str, stdin: str | None = None) -> tuple[int, str]:
-    result = runner.invoke(app, list(args), input=stdin)
-    return result.exit_code, result.output
 
 
 def test_commands_refuse_an_unmigrated_database_with_the_fix() -> None:

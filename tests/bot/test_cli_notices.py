@@ -4,36 +4,24 @@ running service to send, the publisher's report, and bad options named. Times ar
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, col, select
-from typer.testing import CliRunner
 
-from bot.cli import app
 from storage.db import make_engine
 from storage.models import Area, ChatGroup, NoticePhase, OutboxMessage, Station
+from tests.cli_helpers import gridbot, isolate
 
-runner = CliRunner()
 SH = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture(autouse=True)
 def station(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for key in list(os.environ):
-        if key.startswith("GRIDBOT_") and not key.startswith("GRIDBOT_TEST"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("GRIDBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'notices.db'}")
-    return tmp_path
+    return isolate(monkeypatch, tmp_path, 'notices.db')
 
-
-def gridbot(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def days_ahead(days: int, hour: int) -> str:

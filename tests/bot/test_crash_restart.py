@@ -22,17 +22,13 @@ import re
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
-
 from bot.sandbox import SandboxClient
-from tests.bot.processes import Child, Children, child_env, eventually, free_port, run_gridbot
+from tests.bot.processes import Child, Children, child_env, eventually, run_gridbot
 
 GROUPS, PER_GROUP = 20, 10
 APPEALS = GROUPS * PER_GROUP
@@ -75,45 +71,10 @@ def keys(db: Path, sql: str, appeals: set[Key]) -> set[Key]:
     return {key for key in ((str(c), str(m)) for c, m, *_ in query(db, sql)) if key in appeals}
 
 
-# --- sandbox ---------------------------------------------------------------------------------------------
-@pytest.fixture
-def children() -> Iterator[Children]:
-    started = Children()
-    try:
-        yield started
-    finally:
-        started.stop_all()
+# --- sandbox: the `children` and `sandbox_url` fixtures are in tests/bot/conftest.py ------------------------
 
 
-async def _healthy(url: str) -> bool:
-    try:
-        async with httpx.AsyncClient(timeout=1.0) as http:
-            return (await http.get(f"{url}/control/health")).status_code == 200
-    except httpx.HTTPError:
-        return False
 
-
-@pytest.fixture
-async def sandbox_url(tmp_path: Path, children: Children) -> AsyncIterator[str]:
-    """`gridbot sandbox` in its own process on a free port (another one if that port got taken)."""
-    failures: list[str] = []
-    for attempt in range(3):
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        child = children.start(f"sandbox-{attempt}", ["sandbox", "--port", str(port)], child_env({}), tmp_path)
-
-        async def up(url: str = url) -> tuple[bool, str]:
-            return await _healthy(url), "no answer on /control/health"
-
-        try:
-            await eventually(up, timeout=20, what=f"sandbox on port {port} answers", watch=[child])
-        except AssertionError as exc:
-            failures.append(str(exc))
-            child.stop()
-            continue
-        yield url
-        return
-    pytest.fail("the sandbox did not start:\n" + "\n".join(failures))
 
 
 # --- the world -------------------------------------------------------------------------------------------

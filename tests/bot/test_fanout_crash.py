@@ -23,7 +23,6 @@ import asyncio
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,14 +30,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
-import pytest
-
 from bot.sandbox import SandboxClient
 from storage.db import make_engine
 from storage.models import ChatGroup
 from storage.uow import UnitOfWork
-from tests.bot.processes import Child, Children, child_env, eventually, free_port, run_gridbot
+from tests.bot.processes import Child, Children, child_env, eventually, run_gridbot
 
 GROUPS = 500
 KILL_AT = 150  # groups that have the notice when the SIGKILL is sent (the whole fan-out is ~17 s at 30/s)
@@ -91,45 +87,10 @@ def bind_groups(db: Path, chats: list[int]) -> None:
         engine.dispose()
 
 
-# --- sandbox ---------------------------------------------------------------------------------------------
-@pytest.fixture
-def children() -> Iterator[Children]:
-    started = Children()
-    try:
-        yield started
-    finally:
-        started.stop_all()
+# --- sandbox: the `children` and `sandbox_url` fixtures are in tests/bot/conftest.py ------------------------
 
 
-async def _healthy(url: str) -> bool:
-    try:
-        async with httpx.AsyncClient(timeout=1.0) as http:
-            return (await http.get(f"{url}/control/health")).status_code == 200
-    except httpx.HTTPError:
-        return False
 
-
-@pytest.fixture
-async def sandbox_url(tmp_path: Path, children: Children) -> AsyncIterator[str]:
-    """`gridbot sandbox` in its own process on a free port (another one if that port got taken)."""
-    failures: list[str] = []
-    for attempt in range(3):
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        child = children.start(f"sandbox-{attempt}", ["sandbox", "--port", str(port)], child_env({}), tmp_path)
-
-        async def up(url: str = url) -> tuple[bool, str]:
-            return await _healthy(url), "no answer on /control/health"
-
-        try:
-            await eventually(up, timeout=20, what=f"sandbox on port {port} answers", watch=[child])
-        except AssertionError as exc:
-            failures.append(str(exc))
-            child.stop()
-            continue
-        yield url
-        return
-    pytest.fail("the sandbox did not start:\n" + "\n".join(failures))
 
 
 async def copies(control: SandboxClient, chats: list[int]) -> Counter[int]:

@@ -49,15 +49,6 @@ def schema() -> Iterator[tuple[Engine, str]]:
 
 
 @pytest.fixture
-def children() -> Iterator[Children]:
-    started = Children()
-    try:
-        yield started
-    finally:
-        started.stop_all()
-
-
-@pytest.fixture
 async def sandbox() -> AsyncIterator[str]:
     server = SandboxServer()
     url = await server.start()
