@@ -43,6 +43,19 @@ class TelegramSettings(BaseModel):
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # The address staff open in a browser (behind a proxy, say); sign-in links the bot sends start with it.
+    # Empty means http://host:port.
+    public_url: str = ""
+
+
+class WebSettings(BaseModel):
+    """The dashboard (工作看板): how long a sign-in lasts and how long a one-time link stays valid."""
+
+    enabled: bool = True
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    login_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Set when the dashboard is served over https, so the session cookie is never sent in clear.
+    secure_cookies: bool = False
 
 
 class RiskSettings(BaseModel):
@@ -128,6 +141,7 @@ class Settings(BaseSettings):
     deadlines_file: Path = CONFIG_DIR / "deadlines.toml"
     telegram: TelegramSettings = TelegramSettings()
     http: HttpSettings = HttpSettings()
+    web: WebSettings = WebSettings()
     tickets: TicketSettings = TicketSettings()
     risk: RiskSettings = RiskSettings()
     escalation: EscalationSettings = EscalationSettings()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -36,6 +36,8 @@ class Staff(SQLModel, table=True):
     active: bool = True
     away: bool = False  # on leave or off duty: round-robin assignment skips them
     last_assigned_at: datetime | None = None  # round-robin picks the manager assigned longest ago
+    # Dashboard sign-in: a password hash set by `gridbot staff passwd`; None means links only.
+    password_hash: str | None = Field(default=None, max_length=200)
     created_at: datetime
 
     __table_args__ = (UniqueConstraint("platform", "user_id"),)
@@ -55,6 +57,8 @@ class ChatGroup(SQLModel, table=True):
     risk_enabled: bool = True
     risk_warn_limit: int | None = None
     risk_restrict_minutes: int | None = None
+    # Managers' labels (e.g. 小区, 商户, 农业) that announcements can target.
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     created_at: datetime
     updated_at: datetime
 
@@ -217,6 +221,8 @@ class OutboxMessage(SQLModel, table=True):
     user_id: str | None = Field(default=None, max_length=64)  # the member to restrict
     until: datetime | None = None  # end of a restriction
     buttons: list[list[dict[str, str]]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # A picture (PNG) sent with `text` as its caption, e.g. the digest's chart.
+    photo: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     created_at: datetime
     attempts: int = 0
     sent_at: datetime | None = None
@@ -303,6 +309,10 @@ class Notice(SQLModel, table=True):
     lines: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     villages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     all_groups: bool = False  # an announcement to every active group of the station
+    # An announcement may also target groups by tag or by station (any match reaches the group).
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
+    station_ids: list[int] = Field(default_factory=list,
+                                   sa_column=Column(JSON, nullable=False, server_default="[]"))
     start_at: datetime | None = None
     end_at: datetime | None = None
     reason: str = ""
@@ -355,3 +365,28 @@ class Subscription(SQLModel, table=True):
         UniqueConstraint("platform", "user_id", "account_no", name="uq_subscription_user_account"),
         CheckConstraint("(area_id IS NULL) <> (account_no IS NULL)", name="ck_subscription_one_target"),
     )
+
+
+class WebSession(SQLModel, table=True):
+    """A dashboard sign-in. Only a hash of the cookie's token is stored, so a leaked table signs nobody in."""
+
+    __tablename__ = "web_session"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+
+class LoginLink(SQLModel, table=True):
+    """A one-time sign-in link the bot sends a staff member in private chat."""
+
+    __tablename__ = "login_link"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
