@@ -63,6 +63,8 @@ def build_context(settings: Settings, engine: Engine) -> Context:
         notice_soon_before=timedelta(minutes=settings.notices.soon_minutes),
         digest_at=time.fromisoformat(settings.notices.digest_at),
         quiet_hours=_quiet_hours(settings.escalation.quiet_hours),
+        risk_alert_gap=timedelta(minutes=settings.risk.supervisor_gap_minutes),
+        risk_urgent=frozenset(settings.risk.urgent_categories),
     )
 
 

@@ -281,7 +281,11 @@ class TelegramDelivery:
         if action.reply_to_message_id and action.reply_to_message_id.isdigit():
             reply = ReplyParameters(int(action.reply_to_message_id), allow_sending_without_reply=True)
         try:
-            await self.bot.send_message(chat_id, action.text, reply_parameters=reply, reply_markup=markup)
+            if action.photo is not None:
+                await self.bot.send_photo(chat_id, action.photo, caption=action.text or None,
+                                          reply_parameters=reply, reply_markup=markup)
+            else:
+                await self.bot.send_message(chat_id, action.text, reply_parameters=reply, reply_markup=markup)
         except BadRequest as exc:
             if "chat not found" in str(exc).lower():
                 raise Forbidden(str(exc)) from exc
@@ -293,7 +297,7 @@ class TelegramDelivery:
         new = convert.chat_ref(new_chat_id)
         await self.workers.run(router.chat_migrated, Migrated(item.action.chat, new), self.core)
         if isinstance(item.action, Send):  # the old message ids do not carry over
-            moved = Send(new, item.action.text, None, item.action.buttons)
+            moved = Send(new, item.action.text, None, item.action.buttons, photo=item.action.photo)
             await self._deliver(Queued(item.outbox_id, moved))
 
     async def _lost_chat(self, chat: ChatRef, reason: str) -> None:

@@ -75,6 +75,10 @@ class RiskSettings(BaseModel):
     raid_joins: int = Field(default=10, ge=2)
     raid_minutes: int = Field(default=5, ge=1)
     new_member_hours: int = Field(default=24, ge=0)
+    # Supervisors hear of a deleted (block-level) message at once, but of one group at most once per gap;
+    # in quiet hours only these categories go out at once, the rest in a summary when the quiet hours end.
+    supervisor_gap_minutes: int = Field(default=10, ge=0, le=24 * 60)
+    urgent_categories: list[str] = ["fraud"]
 
 
 class TicketSettings(BaseModel):

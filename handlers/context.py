@@ -53,6 +53,8 @@ class Context:
     notice_soon_before: timedelta = timedelta(minutes=30)
     quiet_hours: tuple[time, time] | None = None  # local; only the most severe alerts are sent inside them
     digest_at: time = time(8, 0)  # local time of the supervisors' daily digest (weekly: Mondays)
+    risk_alert_gap: timedelta = timedelta(minutes=10)  # one supervisor alert per group per gap
+    risk_urgent: frozenset[str] = frozenset({"fraud"})  # risk categories that break the quiet hours
     # Customers asked to explain a low rating in their own words, until when: their next message goes to the
     # ticket even without appeal words. In memory: after a restart the message takes the ordinary path.
     awaiting_text: dict[tuple[str, str, str], datetime] = field(default_factory=dict)

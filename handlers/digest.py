@@ -13,14 +13,20 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from handlers.context import Context
 from handlers.outbox import to_row
 from handlers.types import ChatRef, Outcome, Queued, Send
 from storage.uow import UnitOfWork
 
+if TYPE_CHECKING:
+    from handlers.digest_chart import ChartInput
+
 log = logging.getLogger(__name__)
 TOP_OVERDUE = 5
+CHART_DAYS = 14
+PHOTO_PLATFORMS = frozenset({"telegram"})  # where a supervisor's chat shows a picture under the digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,17 +128,47 @@ def send_due(ctx: Context) -> Outcome:
             if _quiet(found):  # supervisors want signal: a day with nothing in it sends nothing
                 continue
             text = render(ctx, found)
+            chart = _chart(uow, ctx, found, last) if any(p.platform in PHOTO_PLATFORMS for p in missing) else None
             for person in missing:
                 chat = ChatRef(person.platform, person.user_id)
-                row = to_row(Send(chat, text, shows_numbers=True), now)
-                row.dedupe_key = keys[person.id]
-                stored = uow.outbox.add(row)
-                outcome.queued.append(Queued(stored.id or 0, Send(chat, stored.text, shows_numbers=True)))
+                sends = [(keys[person.id], Send(chat, text, shows_numbers=True))]
+                if chart is not None and person.platform in PHOTO_PLATFORMS:
+                    sends.append((f"{keys[person.id]}:chart", Send(chat, chart[0], shows_numbers=True, photo=chart[1])))
+                for key, send in sends:
+                    row = to_row(send, now)
+                    row.dedupe_key = key
+                    stored = uow.outbox.add(row)
+                    outcome.queued.append(Queued(stored.id or 0, send))
         uow.commit()
     if outcome.queued:
         log.info("queued %d digests", len(outcome.queued))
     outcome.actions = [item.action for item in outcome.queued]
     return outcome
+
+
+def chart_input(uow: UnitOfWork, ctx: Context, found: DigestFigures, last: date) -> ChartInput:
+    """Tickets opened and resolved per local day over the CHART_DAYS days before `last`, and the managers'
+    open and overdue tickets now."""
+    from handlers.digest_chart import ChartInput  # matplotlib loads only when a digest is drawn
+
+    days = [last - timedelta(days=n) for n in range(CHART_DAYS, 0, -1)]
+    start, end = _instant(ctx, days[0]), _instant(ctx, last)
+    opened = Counter(moment.astimezone(ctx.tz).date() for moment in uow.digest.opened_times(start, end))
+    resolved = Counter(moment.astimezone(ctx.tz).date() for moment in uow.digest.resolved_times(start, end))
+    return ChartInput(title=found.title, days=days, opened=[opened[d] for d in days],
+                      resolved=[resolved[d] for d in days], by_manager=found.by_manager[:8], language=ctx.texts.language)
+
+
+def _chart(uow: UnitOfWork, ctx: Context, found: DigestFigures, last: date) -> tuple[str, bytes] | None:
+    """The digest's picture and its caption; a failed drawing costs the picture, never the digest."""
+    try:
+        from handlers.digest_chart import render_png
+
+        png = render_png(chart_input(uow, ctx, found, last))
+    except Exception:
+        log.exception("the digest chart could not be drawn; the digest goes out as text only")
+        return None
+    return ctx.texts("digest.chart_caption", title=found.title, days=CHART_DAYS), png
 
 
 def _quiet(f: DigestFigures) -> bool:

@@ -25,7 +25,8 @@ def to_row(action: Action, now: datetime) -> OutboxMessage:
     buttons = [[{"text": b.text, "data": b.data} for b in row] for row in action.buttons]
     text = action.text if action.shows_numbers else mask_text(action.text)  # the one place that masks
     return OutboxMessage(platform=action.chat.platform, chat_id=action.chat.chat_id, text=text,
-                         reply_to_message_id=action.reply_to_message_id, buttons=buttons, created_at=now)
+                         reply_to_message_id=action.reply_to_message_id, buttons=buttons, photo=action.photo,
+                         created_at=now)
 
 
 def from_row(row: OutboxMessage) -> Action:
@@ -35,7 +36,8 @@ def from_row(row: OutboxMessage) -> Action:
     if row.action == "restrict" and row.until is not None:
         return Restrict(chat, row.user_id or "", row.until)
     buttons = tuple(tuple(Button(b["text"], b["data"]) for b in line) for line in row.buttons)
-    return Send(chat, row.text, row.reply_to_message_id, buttons, shows_numbers=True)  # masked when queued
+    return Send(chat, row.text, row.reply_to_message_id, buttons, shows_numbers=True,  # masked when queued
+                photo=row.photo)
 
 
 def queue(uow: UnitOfWork, outcome: Outcome, now: datetime) -> Outcome:

@@ -1,6 +1,7 @@
 """Risk control in groups: what a sensitive-word or leak hit does, decided before the appeal router.
 
-- block: the message is deleted, the sender warned (the word is never repeated), the manager alerted;
+- block: the message is deleted, the sender warned (the word is never repeated), the manager alerted, the
+  supervisors too (handlers/risk_alerts.py: once per group per gap, urgent ones only at night);
   after `warn_limit` strikes within the window the sender is muted for a while.
 - review: the manager gets the message with buttons to delete, warn or dismiss.
 - log: recorded only.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from handlers import risk_alerts
 from handlers.context import Context, RiskPolicy
 from handlers.privacy import mask_text
 from handlers.types import Button, ChatRef, Delete, Incoming, Outcome, Restrict, Send
@@ -83,7 +85,10 @@ def _block(uow: UnitOfWork, ctx: Context, incoming: Incoming, hit: Hit, group: C
     outcome.actions += [Delete(incoming.chat, incoming.message_id),
                         Send(incoming.chat, ctx.texts("risk.deleted", name=name))]
     _alert(uow, ctx, incoming, event, group, outcome, review=False)
-    outcome.actions += strike_consequences(uow, ctx, incoming.chat, incoming.sender.user_id, name)
+    consequences = strike_consequences(uow, ctx, incoming.chat, incoming.sender.user_id, name)
+    outcome.actions += consequences
+    restricted = any(isinstance(action, Restrict) for action in consequences)
+    outcome.actions += risk_alerts.on_block(uow, ctx, event, group, restricted=restricted)
 
 
 def policy_for(ctx: Context, group: ChatGroup | None) -> RiskPolicy:

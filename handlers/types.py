@@ -87,6 +87,7 @@ class Send:
     reply_to_message_id: str | None = None
     buttons: tuple[tuple[Button, ...], ...] = ()
     shows_numbers: bool = False
+    photo: bytes | None = None  # a PNG sent with `text` as its caption (at most 1024 characters)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,14 +21,15 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from handlers import digest, sla_watch, survey
+from handlers import digest, risk_alerts, sla_watch, survey
 from handlers.context import Context
 from handlers.types import Outcome, Queued
 
 log = logging.getLogger(__name__)
 Sweep = Callable[[Context], Outcome]
-# Run in this order at every tick: deadline warnings and escalation, then surveys nobody answered.
-SWEEPS: tuple[Sweep, ...] = (sla_watch.sweep, survey.expire, digest.send_due)
+# Run in this order at every tick: deadline warnings and escalation, surveys nobody answered, the supervisors'
+# digests and the overnight risk summary.
+SWEEPS: tuple[Sweep, ...] = (sla_watch.sweep, survey.expire, digest.send_due, risk_alerts.night_summary)
 JOB_ID = "gridbot-sweeps"
 
 

@@ -437,6 +437,15 @@ class RiskEvents(_Repo):
     def recent(self, limit: int = 100) -> Sequence[RiskEvent]:
         return self.session.exec(select(RiskEvent).order_by(col(RiskEvent.id).desc()).limit(limit)).all()
 
+    def blocked(self, since: datetime, until: datetime, *, platform: str | None = None,
+                chat_id: str | None = None) -> Sequence[RiskEvent]:
+        """Block-level hits acted on (the message deleted) in [since, until), oldest first."""
+        query = (select(RiskEvent).where(RiskEvent.level == "block", RiskEvent.action == "deleted")
+                 .where(RiskEvent.at >= since, RiskEvent.at < until))
+        if platform is not None and chat_id is not None:
+            query = query.where(RiskEvent.platform == platform, RiskEvent.chat_id == chat_id)
+        return self.session.exec(query.order_by(col(RiskEvent.id))).all()
+
 
 class Alerts(_Repo):
     def claim(self, alert: TicketAlert) -> TicketAlert:
