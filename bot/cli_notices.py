@@ -19,7 +19,7 @@ from bot.bootstrap import build_context, build_engine
 from bot.cli_common import fail_cleanly, settings
 from config.settings import Settings
 from handlers import notices as core
-from handlers.commands.notices import detail, split_names, summary
+from handlers.commands.notices import clean_tag, detail, split_names, summary
 from handlers.context import Context, utc_now
 from storage.models import Notice
 from storage.uow import UnitOfWork
@@ -77,20 +77,27 @@ def create(
     villages: str = typer.Option("", "--villages", help="Affected villages, comma-separated."),
     text: str = typer.Option("", "--text", help="An announcement's words."),
     every: bool = typer.Option(False, "--all", help="An announcement to every active group."),
+    tags: str = typer.Option("", "--tags", help="An announcement to the groups tagged so (/tag), comma-separated."),
+    stations: str = typer.Option("", "--stations", help="An announcement to every group of these stations."),
 ) -> None:
     """Publish a notice: the groups bound to its areas hear of it now, reminders follow at their times."""
     if kind not in core.KINDS:
         raise typer.BadParameter(f"expected one of {', '.join(core.KINDS)}", param_hint="--type")
     cfg, now = settings(), utc_now()
     draft = core.Draft(kind, split_names(areas), contact=contact.strip(), lines=split_names(lines),
-                       villages=split_names(villages))
+                       villages=split_names(villages), tags=[t for t in map(clean_tag, split_names(tags)) if t],
+                       stations=split_names(stations))
     if kind == "announcement":
         if not text.strip():
             raise typer.BadParameter("an announcement needs its words", param_hint="--text")
-        if not every and not draft.areas:
-            raise typer.BadParameter("name the areas, or --all for every group", param_hint="--areas")
+        if not (every or draft.areas or draft.tags or draft.stations):
+            raise typer.BadParameter("name the areas, --tags or --stations, or --all for every group",
+                                     param_hint="--areas")
         draft.text, draft.all_groups = text.strip(), every
     else:
+        if draft.tags or draft.stations:
+            raise typer.BadParameter("tags and stations are for announcements; an outage names its --areas",
+                                     param_hint="--tags/--stations")
         if not draft.areas:
             raise typer.BadParameter("name the affected areas", param_hint="--areas")
         if not start.strip():

@@ -43,6 +43,9 @@ class Draft:
     villages: list[str] = field(default_factory=list)
     text: str = ""
     all_groups: bool = False
+    # An announcement may also go to the groups tagged so (/tag), or to every group of the named stations.
+    tags: list[str] = field(default_factory=list)
+    stations: list[str] = field(default_factory=list)
 
 
 class NoticeError(ValueError):
@@ -62,9 +65,11 @@ def create(uow: UnitOfWork, ctx: Context, draft: Draft, staff_id: int | None) ->
     """Validate, store and plan a notice; the publication phase fires at once (caller commits)."""
     now = ctx.clock()
     _validate(ctx, draft, now)
+    station_ids = _station_ids(uow, ctx, draft.stations)
     notice = uow.notices.add(Notice(
         kind=draft.kind, areas=draft.areas, lines=draft.lines, villages=draft.villages,
-        all_groups=draft.all_groups, start_at=draft.start_at, end_at=draft.end_at, reason=draft.reason,
+        all_groups=draft.all_groups, tags=draft.tags, station_ids=station_ids, start_at=draft.start_at,
+        end_at=draft.end_at, reason=draft.reason,
         contact=draft.contact, text=draft.text, warning=_short_notice(ctx, draft, now), created_by=staff_id,
         created_at=now, updated_at=now))
     phases = _plan(uow, ctx, notice, now, first="published")
@@ -83,7 +88,8 @@ def change(uow: UnitOfWork, ctx: Context, notice: Notice, start_at: datetime | N
         raise _not_scheduled(ctx, notice)
     now = ctx.clock()
     draft = Draft(notice.kind, notice.areas, start_at or notice.start_at, end_at or notice.end_at,
-                  notice.reason, notice.contact, notice.lines, notice.villages, notice.text, notice.all_groups)
+                  notice.reason, notice.contact, notice.lines, notice.villages, notice.text, notice.all_groups,
+                  notice.tags, list(uow.stations.names(notice.station_ids).values()))
     # An outage under way may still be extended (延时送电): its start, unchanged, may have passed.
     _validate(ctx, draft, now, started=draft.start_at == notice.start_at)
     _drop_pending(uow, notice, ctx.texts("notice.dropped_changed"))
@@ -214,12 +220,14 @@ def render(ctx: Context, notice: Notice, phase: NoticePhase, now: datetime) -> s
 
 
 def resolve_groups(uow: UnitOfWork, notice: Notice) -> list[ChatGroup]:
-    """The active groups a notice is for: those bound to its areas, or every group for a station-wide one."""
+    """The active groups a notice is for: those bound to its areas or to an area of its stations, those
+    carrying one of its tags, or every group for an announcement to all."""
     groups = [group for group in uow.groups.all() if group.active]
     if notice.all_groups:
         return groups
-    area_ids = uow.notices.area_ids(notice.areas)
-    return [group for group in groups if group.area_id in area_ids]
+    area_ids = uow.notices.area_ids(notice.areas) | uow.stations.area_ids_of(notice.station_ids)
+    tags = set(notice.tags)
+    return [group for group in groups if group.area_id in area_ids or tags.intersection(group.tags)]
 
 
 # ------------------------------------------------------------------------------------------------ internals
@@ -229,9 +237,11 @@ def _validate(ctx: Context, draft: Draft, now: datetime, *, started: bool = Fals
     if draft.kind == "announcement":
         if not draft.text.strip():
             raise NoticeError(ctx.texts("notice.no_text"))
-        if not draft.all_groups and not draft.areas:
-            raise NoticeError(ctx.texts("notice.no_areas"))
+        if not (draft.all_groups or draft.areas or draft.tags or draft.stations):
+            raise NoticeError(ctx.texts("notice.no_audience"))
         return
+    if draft.tags or draft.stations:
+        raise NoticeError(ctx.texts("notice.targets_announcement_only"))
     if not draft.areas:
         raise NoticeError(ctx.texts("notice.no_areas"))
     if draft.start_at is None:
@@ -240,6 +250,16 @@ def _validate(ctx: Context, draft: Draft, now: datetime, *, started: bool = Fals
         raise NoticeError(ctx.texts("notice.end_before_start"))
     if draft.kind != "fault" and draft.start_at <= now and not started:
         raise NoticeError(ctx.texts("notice.start_passed"))
+
+
+def _station_ids(uow: UnitOfWork, ctx: Context, names: list[str]) -> list[int]:
+    ids = []
+    for name in names:
+        station = uow.stations.by_name(name)
+        if station is None:
+            raise NoticeError(ctx.texts("notice.unknown_station", name=name))
+        ids.append(station.id or 0)
+    return ids
 
 
 def _short_notice(ctx: Context, draft: Draft, now: datetime) -> str:
@@ -307,8 +327,9 @@ def _to_subscribers(uow: UnitOfWork, notice: Notice, phase: NoticePhase, text: s
     subscriptions match (an area and a 户号 in it) still gets the phase once."""
     if notice.all_groups:
         found = list(uow.subscriptions.active())
-    else:
-        found = list(uow.subscriptions.for_areas(uow.notices.area_ids(notice.areas)))
+    else:  # a subscriber to an area hears what its groups hear, tagged announcements included
+        areas = {group.area_id for group in resolve_groups(uow, notice) if group.area_id is not None}
+        found = list(uow.subscriptions.for_areas(areas | uow.notices.area_ids(notice.areas)))
     if phase.phase in ("changed", "cancelled", "restored"):  # like groups: whoever heard of it hears again
         found += uow.subscriptions.by_ids(uow.subscriptions.reached(notice.id or 0))
     by_user: dict[tuple[str, str], list[Subscription]] = {}

@@ -65,6 +65,20 @@ class Stations(_Repo):
     def area_by_id(self, area_id: int) -> Area | None:
         return self.session.get(Area, area_id)
 
+    def by_name(self, name: str) -> Station | None:
+        return self.session.exec(select(Station).where(Station.name == name)).first()
+
+    def names(self, ids: Collection[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        return {row.id or 0: row.name for row in self.session.exec(select(Station).where(col(Station.id).in_(ids)))}
+
+    def area_ids_of(self, station_ids: Collection[int]) -> set[int]:
+        if not station_ids:
+            return set()
+        return {area_id for area_id in self.session.exec(
+            select(Area.id).where(col(Area.station_id).in_(station_ids))) if area_id is not None}
+
 
 class Staffs(_Repo):
     def find(self, platform: str, user_id: str) -> Staff | None:

@@ -1,4 +1,4 @@
-"""Staff commands about groups and the work list: bind a group, list and show tickets, duty, risk policy.
+"""Staff commands about groups and the work list: bind a group, list and show tickets, duty, risk policy, tags.
 
 The commands that move a ticket through its loop are in handlers/commands/workflow.py."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from handlers.commands.base import CommandCall, Refusal, UsageError
+from handlers.commands.notices import clean_tag
 from handlers.commands.workflow import find
 from handlers.risk import policy_for
 from handlers.types import Action, ChatType
@@ -131,3 +132,33 @@ def risk(call: CommandCall) -> list[Action]:
     state = call.t("cmd.out.risk_on" if group.risk_enabled else "cmd.out.risk_off")
     minutes = int(policy.restrict_for / timedelta(minutes=1))
     return [call.reply(call.t("cmd.out.risk_policy", state=state, warn=policy.warn_limit, mute=minutes))]
+
+
+MAX_TAGS = 10
+
+
+def tag(call: CommandCall) -> list[Action]:
+    """/tag [TAG…] [-TAG…]: this group's tags, which announcements can target (/notice announcement #TAG …)."""
+    incoming = call.incoming
+    if incoming.chat_type is not ChatType.GROUP:
+        raise Refusal(call.t("cmd.group_only", command="/tag"))
+    group = call.uow.groups.ensure(incoming.chat.platform, incoming.chat.chat_id, incoming.chat_title,
+                                   call.ctx.clock())
+    tags = list(group.tags)
+    for word in call.args.split():
+        removing = word[0] in "-－"
+        name = clean_tag(word[1:] if removing else word)
+        if not name:
+            raise UsageError
+        if removing:
+            tags = [existing for existing in tags if existing != name]
+        elif name not in tags:
+            tags.append(name)
+    if len(tags) > MAX_TAGS:
+        raise Refusal(call.t("cmd.out.tags_too_many", limit=MAX_TAGS))
+    if tags != group.tags:
+        group.tags = tags  # a new list, so the JSON column is written
+        call.uow.groups.save(group)
+    if not tags:
+        return [call.reply(call.t("cmd.out.tags_none"))]
+    return [call.reply(call.t("cmd.out.tags", tags="、".join(f"#{name}" for name in tags)))]

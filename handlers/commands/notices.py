@@ -1,7 +1,7 @@
 """/notice and /notices: outage notices (停电通知) and announcements from the chat.
 
     /notice planned|temporary|fault AREAS START [END] REASON [电话:PHONE] [线路:L1,L2] [村:V1,V2]
-    /notice announcement AREAS|all TEXT
+    /notice announcement AUDIENCE TEXT       AUDIENCE: 台区 names, #tags, 站:station names, or all
     /notice N                               the notice and its delivery report
     /notice change N START [END] REASON     new times; END left out keeps the duration
     /notice cancel N REASON
@@ -37,6 +37,7 @@ KIND_WORDS = {"planned": "planned", "计划": "planned", "temporary": "temporary
 ALL_WORDS = ("all", "全部")
 NOW_WORDS = ("now", "现在")
 _SEPARATORS = re.compile(r"[,，、]")
+_STATION_PREFIX = re.compile(r"^(站|供电所|station)\s*[:：]\s*", re.IGNORECASE)
 _WORD = re.compile(r"\S+")
 # key:value words anywhere after the areas, e.g. 电话:13800000000 线路:10kV幸福线 村:幸福村,光明村
 _EXTRA = re.compile(r"(?:^|(?<=\s))(电话|联系电话|tel|线路|line|村|village)[:：]\s*(\S+)", re.IGNORECASE)
@@ -179,10 +180,10 @@ def read_draft(call: CommandCall, kind: str, text: str) -> core.Draft:
     contact = " ".join(filter(None, [call.staff.name if call.staff else "", extras.get("phone", "")]))[:100]
     lines, villages = split_names(extras.get("lines", "")), split_names(extras.get("villages", ""))
     if kind == "announcement":
-        every = words[0][0].lower() in ALL_WORDS
         body = text[words[1][1]:].strip() if len(words) > 1 else ""
-        return core.Draft(kind, [] if every else split_names(words[0][0]), contact=contact, lines=lines,
-                          villages=villages, text=body, all_groups=every)
+        areas, tags, stations, every = read_audience(words[0][0])
+        return core.Draft(kind, areas, contact=contact, lines=lines, villages=villages, text=body,
+                          all_groups=every, tags=tags, stations=stations)
     plain = [word for word, _ in words]
     now, tz = call.ctx.clock(), call.ctx.tz
     start = _when(call, plain, 1, now, tz, now.astimezone(tz).date(), "start")
@@ -195,6 +196,26 @@ def read_draft(call: CommandCall, kind: str, text: str) -> core.Draft:
     if not reason:
         raise Refusal(call.t("notice.out.no_reason"))
     return core.Draft(kind, split_names(words[0][0]), start_at, end_at, reason, contact, lines, villages)
+
+
+def read_audience(value: str) -> tuple[list[str], list[str], list[str], bool]:
+    """An announcement's groups: 台区 names, #tags, 站:station names, or all; mixed, comma-separated."""
+    areas, tags, stations = [], [], []
+    for name in split_names(value):
+        if name.lower() in ALL_WORDS:
+            return [], [], [], True
+        if name[0] in "#＃":
+            tags.append(clean_tag(name))
+        elif (prefix := _STATION_PREFIX.match(name)) is not None:
+            stations.append(name[prefix.end():].strip())
+        else:
+            areas.append(name)
+    return areas, [tag for tag in tags if tag], [station for station in stations if station], False
+
+
+def clean_tag(value: str) -> str:
+    """#小区 → 小区: a group tag as stored, at most 20 characters."""
+    return value.strip().lstrip("#＃").strip()[:20]
 
 
 def split_names(value: str) -> list[str]:
@@ -321,7 +342,7 @@ def detail(ctx: Context, uow: UnitOfWork, found: Notice) -> str:
     lines = [texts("notice.out.detail_header", number=found.id, kind=texts(f"notice.kind.{found.kind}"),
                    status=texts(f"notice.out.status.{found.status}"), version=found.version)]
     if found.kind == "announcement":
-        lines.append(texts("notice.line.where", place=_place(ctx, found)))
+        lines.append(texts("notice.line.where", place=_place(ctx, found, uow.stations.names(found.station_ids))))
         lines.append(found.text)
     else:
         lines.append(texts("notice.line.where", place=_place(ctx, found)))
@@ -376,10 +397,11 @@ def _state(ctx: Context, report: core.PhaseReport) -> str:
     return texts("notice.out.state_pending", at=texts.at(phase.due_at))
 
 
-def _place(ctx: Context, found: Notice) -> str:
+def _place(ctx: Context, found: Notice, stations: dict[int, str] | None = None) -> str:
     if found.all_groups:
         return ctx.texts("notice.out.all_groups")
-    return "、".join([*found.areas, *found.villages]) or "-"
+    named = [(stations or {}).get(station_id, f"station {station_id}") for station_id in found.station_ids]
+    return "、".join([*found.areas, *found.villages, *(f"#{tag}" for tag in found.tags), *named]) or "-"
 
 
 def _titles(uow: UnitOfWork) -> dict[tuple[str, str], str]:

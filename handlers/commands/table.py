@@ -5,7 +5,7 @@ Adapters register exactly these names with the platform (Telegram's setMyCommand
 
 from __future__ import annotations
 
-from handlers.commands import customer, manager, notices, subscriptions, workflow
+from handlers.commands import customer, manager, notices, subscriptions, web_login, workflow
 from handlers.commands.base import EVERYONE, STAFF, Command
 
 COMMANDS: tuple[Command, ...] = (
@@ -33,8 +33,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("away", STAFF, manager.away),
     Command("back", STAFF, manager.back),
     Command("risk", STAFF, manager.risk),
+    Command("tag", STAFF, manager.tag),
     Command("notice", STAFF, notices.notice),
     Command("notices", STAFF, notices.notices),
+    Command("login", STAFF, web_login.login),
 )
 
 BY_NAME = {command.name: command for command in COMMANDS}

@@ -31,7 +31,7 @@ def days_ahead(days: int, hour: int) -> str:
 
 
 def seed(db: Path) -> None:
-    """幸福村台区 ← 幸福村客户群, 光明村台区 ← 光明村客户群, and 阳光小区客户群 bound to nothing."""
+    """幸福村台区 ← 幸福村客户群, 光明村台区 ← 光明村客户群, and 阳光小区客户群 bound to nothing, tagged 小区."""
     engine = make_engine(f"sqlite:///{db}")
     now = datetime.now(SH)
     with Session(engine) as session:
@@ -49,7 +49,7 @@ def seed(db: Path) -> None:
                 session.flush()
                 area_id = area.id
             session.add(ChatGroup(platform="telegram", chat_id=chat_id, title=title, area_id=area_id,
-                                  created_at=now, updated_at=now))
+                                  tags=["小区"] if area_id is None else [], created_at=now, updated_at=now))
         session.commit()
     engine.dispose()
 
@@ -145,6 +145,17 @@ def test_a_fault_is_restored_and_an_announcement_reaches_every_group(db: Path) -
     assert code == 1 and "没有找到通知 99。" in out
 
 
+def test_an_announcement_by_tag_and_by_station(db: Path) -> None:
+    code, out = gridbot("notices", "create", "--type", "announcement", "--tags", "#小区", "--text", "配电房检修")
+    assert code == 0, out
+    assert {row.chat_id for row in rows(db)} == {"-1003"}
+    code, out = gridbot("notices", "create", "--type", "announcement", "--stations", "示范供电所", "--text", "营业厅搬迁")
+    assert code == 0, out
+    assert sorted(row.chat_id for row in rows(db)) == ["-1001", "-1002", "-1003"]
+    code, out = gridbot("notices", "create", "--type", "announcement", "--stations", "东区供电所", "--text", "x")
+    assert code == 1 and "没有名为「东区供电所」的供电所" in out
+
+
 def test_an_area_without_groups_is_published_with_the_warning(db: Path) -> None:
     code, out = gridbot("notices", "create", "--type", "temporary", "--areas", "李家台区", "--start", days_ahead(3, 9),
                         "--reason", "抢修")
@@ -165,6 +176,8 @@ def test_an_area_without_groups_is_published_with_the_warning(db: Path) -> None:
     (("--type", "fault", "--areas", "幸福村台区", "--reason", "x"), "--start"),
     (("--type", "announcement", "--all"), "--text"),
     (("--type", "announcement", "--text", "公告"), "--areas"),
+    (("--type", "planned", "--areas", "幸福村台区", "--tags", "小区", "--start", "2099-01-01T08:00", "--reason", "x"),
+     "--tags"),
 ])
 def test_bad_options_are_named_and_nothing_is_written(db: Path, args: tuple[str, ...], named: str) -> None:
     code, out = gridbot("notices", "create", *args)

@@ -482,3 +482,42 @@ def test_phases_are_planned_in_the_stations_zone_even_for_a_utc_iso_time(groups:
     assert [d for _, d, _ in plan(groups)] == ["11-24 10:00", "12-03 18:00", "12-04 07:30", "12-04 08:00"]
     assert stored(groups).end_at == datetime(2026, 12, 4, 10, tzinfo=UTC)
     assert timedelta(hours=10) == stored(groups).end_at - stored(groups).start_at  # type: ignore[operator]
+
+
+def test_tags_are_set_and_removed_in_the_group_and_explained_when_wrong(groups: Context) -> None:
+    def tag(args: str, chat: ChatRef = THIRD, private: bool = False) -> str:
+        outcome = say(groups, f"/tag {args}".strip(), private=private, chat=chat)
+        return "\n".join(texts_to(outcome.actions, MANAGER if private else chat))
+
+    assert tag("") == "本群还没有标签。用 /tag 小区 添加。"
+    assert tag("小区 #商户 小区").startswith("本群标签：#小区、#商户。")
+    assert tag("-商户").startswith("本群标签：#小区。")
+    assert tag("-").startswith("用法：/tag")
+    assert tag("小区", private=True) == "/tag 需要在客户群里使用。"
+    assert "最多 10 个标签" in tag(" ".join(f"t{n}" for n in range(10)))
+    with groups.uow() as uow:
+        group = uow.groups.find(THIRD.platform, THIRD.chat_id)
+        assert group is not None and group.tags == ["小区"]  # the refused change left the tags alone
+    customer = handle(message("/tag 小区", chat=THIRD, user="501"), groups)
+    assert texts_to(customer.actions, THIRD) == ["抱歉，/tag 仅限工作人员使用。"]
+
+
+def test_an_announcement_reaches_groups_by_tag_by_station_or_both_with_areas(groups: Context) -> None:
+    say(groups, "/tag 小区", private=False, chat=THIRD)
+    say(groups, "/tag 小区", private=False, chat=OTHER_GROUP)
+    assert set(group_texts(say(groups, "/notice 公告 #小区 明天上午小区配电房检修，电梯暂停"))) == {
+        THIRD.chat_id, OTHER_GROUP.chat_id}
+    station_wide = say(groups, f"/notice announcement 站:{groups.station_name} 营业厅搬迁到新址")
+    assert set(group_texts(station_wide)) == {GROUP.chat_id, OTHER_GROUP.chat_id}  # THIRD is bound to no area
+    mixed = say(groups, "/notice announcement 幸福村台区，#小区 周末可在网上国网缴费")
+    assert set(group_texts(mixed)) == {GROUP.chat_id, OTHER_GROUP.chat_id, THIRD.chat_id}
+    assert "\n范围：幸福村台区、#小区\n" in reply(say(groups, "/notice 3"))
+    assert reply(say(groups, "/notice announcement 站:不存在供电所 内容")) == "没有名为「不存在供电所」的供电所。"
+    assert "请写明公告发给哪些群" in reply(say(groups, "/notice announcement # 内容"))
+
+
+def test_an_area_subscriber_hears_a_station_wide_announcement_once(groups: Context) -> None:
+    say(groups, "/subscribe 幸福村台区", user="700")
+    say(groups, "/subscribe 光明村台区", user="700")
+    outcome = say(groups, f"/notice announcement 站:{groups.station_name},#小区 春节期间营业时间调整")
+    assert len(texts_to(outcome.actions, ChatRef("telegram", "700"))) == 1
