@@ -8,7 +8,9 @@ Point the real python-telegram-bot client at it with ``base_url=f"{base}/bot"`` 
 * ``chat_member`` updates reach only bots that administer the chat AND list it in allowed_updates;
 * allowed_updates filters when updates are created and is remembered between getUpdates calls;
 * a bot can write to a private chat only after the user wrote first (or the chat was created);
-* webhooks may be plain http:// here, and are delivered one update at a time, in order.
+* webhooks may be plain http:// here, and are delivered one update at a time, in order;
+* sendPhoto keeps an upload byte for byte (getFile + the file URL, or /control/files/{file_id}/content,
+  give it back); a photo sent by URL is not fetched.
 """
 
 from bot.sandbox.client import SandboxClient, SandboxError

@@ -3,6 +3,7 @@
 Answers are Telegram's envelopes: ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code": N,
 "description": "...", "parameters": {...}}`` with the HTTP status equal to error_code. Method names are
 case-insensitive as in Telegram. Every call (except a malformed token) lands in ``World.calls``.
+``/file/bot{token}/{file_path}`` serves the files getFile describes (what bots uploaded).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from bot.sandbox.admin import ADMIN_METHODS
 from bot.sandbox.botconfig import SETUP_METHODS
 from bot.sandbox.delivery import Hub
 from bot.sandbox.errors import ApiError
+from bot.sandbox.media import MEDIA_METHODS
 from bot.sandbox.methods import METHODS, Method
 from bot.sandbox.params import Params, decoded, parse_body
 
 JSON = dict[str, Any]
-ALL_METHODS: dict[str, Method] = {**METHODS, **ADMIN_METHODS, **SETUP_METHODS}
+ALL_METHODS: dict[str, Method] = {**METHODS, **MEDIA_METHODS, **ADMIN_METHODS, **SETUP_METHODS}
 KNOWN = frozenset(ALL_METHODS) | {"getupdates"}
 
 
@@ -75,8 +77,16 @@ async def bot_method(request: Request) -> Response:
 
 
 async def file_download(request: Request) -> Response:
-    """No files are stored: downloads are 404 like an expired file path."""
-    return _reply(ApiError(404, "Not Found").to_json(), 404)
+    """A stored file's bytes by the file_path getFile gave; 404 for other bots' files and unknown paths."""
+    world = request.app.state.hub.world
+    try:
+        bot = world.bot_for_token(request.path_params["token"])
+    except ApiError as exc:
+        return _reply(exc.to_json(), exc.code)
+    stored = world.file_by_path(request.path_params["path"])
+    if stored is None or stored.data is None or stored.bot_id not in (None, bot.id):
+        return _reply(ApiError(404, "Not Found").to_json(), 404)
+    return Response(stored.data, media_type=stored.media_type)
 
 
 def routes() -> list[Route]:

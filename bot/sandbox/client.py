@@ -191,6 +191,25 @@ class SandboxClient:
         )
         return await self.post_message(chat_id, user_id, text=text, bot_id=bot_id)
 
+    async def photos(self, chat_id: int, bot_id: int | None = None) -> list[JSON]:
+        """Photos bots sent to a chat, oldest first: {message_id, bot_id, caption, caption_entities, file_id,
+        width, height, file_size, sizes, deleted}; file_id/width/height/file_size are the largest size's,
+        whose bytes are exactly what the bot uploaded (``file_content(file_id)``)."""
+        return await self._call("GET", f"/chats/{chat_id}/photos", query={"bot_id": bot_id})
+
+    async def files(self, bot_id: int | None = None) -> list[JSON]:
+        """Stored files: {file_id, file_unique_id, file_path, file_size, bot_id, source, url, media_type,
+        has_data}."""
+        return await self._call("GET", "/files", query={"bot_id": bot_id})
+
+    async def file_content(self, file_id: str) -> bytes:
+        """The bytes of a stored file (SandboxError 404 if unknown or held without bytes)."""
+        response = await self._http.get(f"/files/{file_id}/content")
+        if response.status_code != 200:
+            data = response.json()
+            raise SandboxError(data.get("error_code", response.status_code), data.get("description", ""))
+        return response.content
+
     async def edit_message(self, chat_id: int, message_id: int, text: str) -> JSON:
         return await self._call("POST", f"/chats/{chat_id}/messages/{message_id}/edit", {"text": text})
 

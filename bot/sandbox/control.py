@@ -29,9 +29,18 @@ Messages
   POST   /control/chats/{chat_id}/messages/batch   {messages: [{user_id, text?, ...}, ...]} -> message ids
   GET    /control/chats/{chat_id}/messages    ?sender=bot|user|any, include_deleted=true|false, bot_id=,
                                               after=<message_id> -> message views, oldest first (text,
-                                              reply_to, reply_markup, edited/edits, deleted, raw message)
+                                              caption, photo (largest size), reply_to, reply_markup,
+                                              edited/edits, deleted, raw message)
+  GET    /control/chats/{chat_id}/photos      ?bot_id= -> photos bots sent, oldest first: {message_id, bot_id,
+                                              caption, caption_entities, file_id, width, height, file_size
+                                              (of the largest size = the uploaded bytes), sizes, deleted}
   POST   /control/chats/{chat_id}/messages/{message_id}/edit   {text}: edited_message update
   POST   /control/chats/{chat_id}/messages/{message_id}/press  {user_id, data? | text?}: callback_query
+Files (what bots uploaded: sendPhoto keeps the bytes; getFile + /file/bot<token>/<path> serve them)
+  GET    /control/files               ?bot_id= -> {file_id, file_unique_id, file_path, file_size, bot_id,
+                                      source: upload|thumbnail|url, url, media_type, has_data}
+  GET    /control/files/{file_id}     one of those
+  GET    /control/files/{file_id}/content   the raw bytes (404 when the file has none: photos sent by URL)
 Observation and faults
   GET    /control/calls               ?bot_id=&method=&since=<seq>: Bot API call log
   GET    /control/callback_answers    ?bot_id=: answerCallbackQuery calls
@@ -75,8 +84,11 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/chats/{chat_id}/messages", op.post),
     ("POST", "/chats/{chat_id}/messages/batch", op.post_batch),
     ("GET", "/chats/{chat_id}/messages", op.messages),
+    ("GET", "/chats/{chat_id}/photos", op.photos),
     ("POST", "/chats/{chat_id}/messages/{message_id}/edit", op.edit),
     ("POST", "/chats/{chat_id}/messages/{message_id}/press", op.press),
+    ("GET", "/files", op.files),
+    ("GET", "/files/{file_id}", lambda hub, a: op.stored_file(hub, a).view()),
     ("GET", "/calls", op.calls),
     ("GET", "/callback_answers", op.callback_answers),
     ("GET", "/faults", op.faults),
@@ -109,5 +121,16 @@ def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
+async def file_content(request: Request) -> Response:
+    """The raw bytes of a stored file (not JSON, unlike every other control route)."""
+    hub: Hub = request.app.state.hub
+    found = hub.world.file(request.path_params["file_id"])
+    if found is None or found.data is None:
+        error = ApiError(404, "Not Found: no such file, or the sandbox holds no bytes for it")
+        return JSONResponse(error.to_json(), status_code=404)
+    return Response(found.data, media_type=found.media_type)
+
+
 def routes() -> list[Route]:
-    return [Route("/control" + path, _endpoint(handler), methods=[verb]) for verb, path, handler in ROUTES]
+    json_routes = [Route("/control" + path, _endpoint(h), methods=[verb]) for verb, path, h in ROUTES]
+    return [*json_routes, Route("/control/files/{file_id}/content", file_content, methods=["GET"])]

@@ -8,7 +8,7 @@ from bot.sandbox import scenarios as sc
 from bot.sandbox.delivery import Hub
 from bot.sandbox.errors import ApiError
 from bot.sandbox.limits import Fault
-from bot.sandbox.records import BotState, Chat, StoredMessage
+from bot.sandbox.records import BotState, Chat, StoredFile, StoredMessage
 from bot.sandbox.shapes import member_json
 from bot.sandbox.world import World
 
@@ -193,6 +193,45 @@ def messages(hub: Hub, a: Args) -> list[JSON]:
         if bot_id is None or stored.bot_id == bot_id:
             out.append(stored.view())
     return out
+
+
+def photos(hub: Hub, a: Args) -> list[JSON]:
+    """Photos bots sent to a chat, oldest first: caption and the largest size (file_id, size, bytes)."""
+    chat = hub.world.chat(a.integer("chat_id"), follow=True)
+    bot_id = a.optional("bot_id")
+    out = []
+    for stored in chat.messages.values():
+        msg = stored.msg
+        if stored.bot_id is None or "photo" not in msg or bot_id not in (None, stored.bot_id):
+            continue
+        largest = msg["photo"][-1]
+        out.append(
+            {
+                "message_id": msg["message_id"],
+                "chat_id": chat.info.id,
+                "bot_id": stored.bot_id,
+                "date": msg["date"],
+                "caption": msg.get("caption"),
+                "caption_entities": msg.get("caption_entities", []),
+                "reply_markup": msg.get("reply_markup"),
+                "deleted": stored.deleted,
+                "sizes": [[size["width"], size["height"]] for size in msg["photo"]],
+                **{k: largest[k] for k in ("file_id", "width", "height", "file_size")},
+            }
+        )
+    return out
+
+
+def files(hub: Hub, a: Args) -> list[JSON]:
+    bot_id = a.optional("bot_id")
+    return [f.view() for f in hub.world.files.values() if bot_id in (None, f.bot_id)]
+
+
+def stored_file(hub: Hub, a: Args) -> StoredFile:
+    found = hub.world.file(str(a["file_id"]))
+    if found is None:
+        raise ApiError(404, "Not Found: no such file (never stored, or dropped as the oldest)")
+    return found
 
 
 def edit(hub: Hub, a: Args) -> JSON:

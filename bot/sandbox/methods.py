@@ -46,7 +46,7 @@ def bot_chat(world: World, bot: BotState, p: Params) -> Chat:
     return chat
 
 
-def _inline_markup(p: Params) -> JSON | None:
+def inline_markup(p: Params) -> JSON | None:
     """Validate reply_markup; only an inline keyboard becomes part of the Message, as in Telegram."""
     markup = p.obj("reply_markup")
     if not isinstance(markup, dict) or "inline_keyboard" not in markup:
@@ -71,7 +71,7 @@ def _inline_markup(p: Params) -> JSON | None:
     return {"inline_keyboard": rows}
 
 
-def _reply_target(world: World, chat: Chat, p: Params) -> JSON | None:
+def reply_target(world: World, chat: Chat, p: Params) -> JSON | None:
     params = p.obj("reply_parameters") or {}
     message_id = params.get("message_id") if isinstance(params, dict) else None
     if message_id is None:
@@ -99,7 +99,7 @@ def _text(p: Params, name: str = "text") -> tuple[str, list[JSON]]:
 def send_message(world: World, bot: BotState, p: Params) -> JSON:
     chat = bot_chat(world, bot, p)
     text, entities = _text(p)
-    reply, markup = _reply_target(world, chat, p), _inline_markup(p)
+    reply, markup = reply_target(world, chat, p), inline_markup(p)
     world.flood.check(bot.id, chat.info.id, chat.is_group, world.clock())
     msg = world.new_message(
         chat, bot.user(), text=text, entities=entities or None, reply_to_message=reply, reply_markup=markup
@@ -147,16 +147,18 @@ def _apply_edit(world: World, stored: StoredMessage, changes: JSON) -> JSON:
 
 def edit_message_text(world: World, bot: BotState, p: Params) -> JSON:
     _, stored = _own_message(world, bot, p, "edit")
+    if "text" not in stored.msg:
+        raise ApiError(400, "Bad Request: there is no text in the message to edit")
     text, entities = _text(p)
     # Without reply_markup Telegram drops the inline keyboard, so None here is deliberate.
     return _apply_edit(
-        world, stored, {"text": text, "entities": entities or None, "reply_markup": _inline_markup(p)}
+        world, stored, {"text": text, "entities": entities or None, "reply_markup": inline_markup(p)}
     )
 
 
 def edit_message_reply_markup(world: World, bot: BotState, p: Params) -> JSON:
     _, stored = _own_message(world, bot, p, "edit")
-    return _apply_edit(world, stored, {"reply_markup": _inline_markup(p)})
+    return _apply_edit(world, stored, {"reply_markup": inline_markup(p)})
 
 
 def delete_message(world: World, bot: BotState, p: Params) -> bool:

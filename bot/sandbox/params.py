@@ -3,6 +3,7 @@
 PTB 22 posts application/x-www-form-urlencoded where every non-string value is JSON-encoded
 (``"123"``, ``"true"``, ``'{"inline_keyboard": ...}'``) and switches to multipart/form-data only for
 uploads. Others send JSON bodies or query strings, so values may arrive typed or as strings.
+An uploaded file becomes an ``Upload``: the dict ``{"file_name", "size"}`` with the bytes in ``.data``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,16 @@ from urllib.parse import parse_qsl
 from bot.sandbox.errors import ApiError
 
 JSON = dict[str, Any]
+
+
+class Upload(dict[str, Any]):
+    """One uploaded file: ``{"file_name": ..., "size": ...}`` as a dict (what the call log shows), the raw
+    bytes in ``data`` and the part's declared ``content_type``."""
+
+    def __init__(self, file_name: str, data: bytes, content_type: str | None = None) -> None:
+        super().__init__(file_name=file_name, size=len(data))
+        self.data = data
+        self.content_type = content_type
 
 
 def parse_body(content_type: str, body: bytes, query: dict[str, str]) -> JSON:
@@ -44,8 +55,9 @@ def parse_body(content_type: str, body: bytes, query: dict[str, str]) -> JSON:
                 continue
             payload = part.get_payload(decode=True)
             raw = payload if isinstance(payload, bytes) else b""
-            if part.get_filename():
-                params[name] = {"file_name": part.get_filename(), "size": len(raw)}
+            file_name = part.get_filename()
+            if file_name:
+                params[name] = Upload(file_name, raw, part.get_content_type())
             else:
                 params[name] = raw.decode("utf-8", "replace")
     else:
@@ -54,10 +66,13 @@ def parse_body(content_type: str, body: bytes, query: dict[str, str]) -> JSON:
 
 
 def decoded(params: JSON) -> JSON:
-    """Params with JSON-looking strings decoded: what the call log shows to assertions."""
+    """Params with JSON-looking strings decoded: what the call log shows to assertions (uploads as plain
+    ``{"file_name", "size"}`` dicts: the log keeps no file bytes)."""
     out: JSON = {}
     for key, value in params.items():
-        if isinstance(value, str) and value[:1] in ("{", "["):
+        if isinstance(value, Upload):
+            value = dict(value)
+        elif isinstance(value, str) and value[:1] in ("{", "["):
             with contextlib.suppress(ValueError):
                 value = json.loads(value)
         out[key] = value
@@ -100,6 +115,13 @@ class Params:
         if isinstance(value, str):
             return value.strip().lower() in ("true", "1", "yes")
         return bool(value)
+
+    def upload(self, name: str) -> Upload | None:
+        """The file uploaded as ``name``, directly or through an ``attach://<part>`` reference."""
+        value = self.raw.get(name)
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = self.raw.get(value.removeprefix("attach://"))
+        return value if isinstance(value, Upload) else None
 
     def obj(self, name: str) -> Any:
         value = self.raw.get(name)

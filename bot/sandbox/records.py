@@ -1,4 +1,4 @@
-"""The sandbox's records: members, chats, bots, stored messages (their JSON shapes are in shapes.py)."""
+"""The sandbox's records: members, chats, bots, stored messages and files (JSON shapes are in shapes.py)."""
 
 from __future__ import annotations
 
@@ -125,6 +125,7 @@ class StoredMessage:
         """Flat summary for the control API, with the raw Message JSON under ``message``."""
         m = self.msg
         reply = m.get("reply_to_message")
+        photo = m.get("photo")
         return {
             "message_id": m["message_id"],
             "chat_id": m["chat"]["id"],
@@ -133,12 +134,47 @@ class StoredMessage:
             "bot_id": self.bot_id,
             "date": m["date"],
             "text": m.get("text", m.get("caption")) or "",
+            "caption": m.get("caption"),
+            "photo": dict(photo[-1]) if photo else None,  # the largest size: file_id, width, height, file_size
             "reply_to_message_id": reply["message_id"] if reply else None,
             "reply_markup": m.get("reply_markup"),
             "edited": bool(self.edits),
             "edits": list(self.edits),
             "deleted": self.deleted,
             "message": m,
+        }
+
+
+@dataclass
+class StoredFile:
+    """A file the Bot API can hand out through getFile and /file/bot<token>/<file_path>.
+
+    ``data`` is None for files the sandbox knows only by description (users' placeholder photos, photos
+    sent by URL): getFile works, downloading them answers 404."""
+
+    file_id: str
+    file_unique_id: str
+    file_path: str
+    data: bytes | None
+    file_size: int
+    bot_id: int | None = None  # the bot the file_id belongs to (None: any bot may use it)
+    photo: list[JSON] | None = None  # all PhotoSize objects of the photo this file is one size of
+    source: str = "upload"  # upload | thumbnail | url
+    url: str | None = None  # for source "url": what the bot asked Telegram to fetch
+    media_type: str = "application/octet-stream"
+
+    def view(self) -> JSON:
+        """Description for the control API (the bytes are at /control/files/{file_id}/content)."""
+        fields = ("file_id", "file_unique_id", "file_path", "file_size", "bot_id", "source", "url", "media_type")
+        return {**{name: getattr(self, name) for name in fields}, "has_data": self.data is not None}
+
+    def get_file(self) -> JSON:
+        """The File object of getFile."""
+        return {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_size": self.file_size,
+            "file_path": self.file_path,
         }
 
 

@@ -2,7 +2,7 @@
 
 Pure Python, no HTTP and no asyncio: HTTP layers subscribe to ``World.listeners`` to learn that a bot's
 queue grew (long-polling wake-up, webhook delivery). Everything is bounded: update queues, per-chat
-message stores, callback queries and the call log drop their oldest entries first.
+message stores, callback queries, the call log and stored files drop their oldest entries first.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.sandbox.errors import ApiError, chat_not_found, migrated
 from bot.sandbox.limits import FaultBook, FloodLimiter
-from bot.sandbox.records import BotState, Chat, ChatInfo, Member, StoredMessage
+from bot.sandbox.records import BotState, Chat, ChatInfo, Member, StoredFile, StoredMessage
 from bot.sandbox.shapes import member_json, user_json
 
 JSON = dict[str, Any]
@@ -31,12 +31,16 @@ class World:
         max_queue: int = 100_000,
         max_messages_per_chat: int = 10_000,
         max_calls: int = 20_000,
+        max_file_bytes: int = 256 * 1024 * 1024,
+        max_files: int = 20_000,
     ) -> None:
         self.clock = clock
         self.max_queue, self.max_messages, self.max_calls = max_queue, max_messages_per_chat, max_calls
+        self.max_file_bytes, self.max_files = max_file_bytes, max_files
         self.listeners: list[Callable[[int], None]] = []
         # Survives reset so a still-running poller's offset never hides new updates.
         self._next_update: dict[int, int] = {}
+        self._next_file = 1  # likewise: a file_id from before a reset never names a newer file
         self.reset()
 
     def reset(self) -> None:
@@ -48,6 +52,9 @@ class World:
         self.calls: deque[JSON] = deque(maxlen=self.max_calls)
         self.faults = FaultBook()
         self.flood = FloodLimiter()
+        self.files: OrderedDict[str, StoredFile] = OrderedDict()
+        self._file_paths: dict[str, str] = {}
+        self._file_bytes = 0
         self._seq = 0
         self._next_user, self._next_group, self._next_super = 10_001, 400_000_001, 1_000_000_000_001
 
@@ -219,6 +226,47 @@ class World:
             member = chat.members[bot_id]
             if member.active and self.bots[bot_id].sees(member, stored.msg):
                 self.enqueue(self.bots[bot_id], kind, stored.msg)
+
+    # --- files ----------------------------------------------------------------------------------
+    def add_file(
+        self,
+        data: bytes | None,
+        folder: str,
+        extension: str,
+        bot_id: int | None = None,
+        size: int | None = None,
+        **details: Any,
+    ) -> StoredFile:
+        """Keep a file (``data`` None: known by description only); the oldest go beyond the bounds."""
+        number, self._next_file = self._next_file, self._next_file + 1
+        stored = StoredFile(
+            file_id=f"sandbox-file-{number}",
+            file_unique_id=f"sbxu{number}",
+            file_path=f"{folder}/file_{number}.{extension}",
+            data=data,
+            file_size=len(data) if data is not None else size or 0,
+            bot_id=bot_id,
+            **details,
+        )
+        self.files[stored.file_id] = stored
+        self._file_paths[stored.file_path] = stored.file_id
+        self._file_bytes += len(data or b"")
+        while len(self.files) > 1 and (len(self.files) > self.max_files or self._file_bytes > self.max_file_bytes):
+            _, old = self.files.popitem(last=False)
+            self._file_paths.pop(old.file_path, None)
+            self._file_bytes -= len(old.data or b"")
+        return stored
+
+    def file(self, file_id: str, bot_id: int | None = None) -> StoredFile | None:
+        """A stored file by file_id, if ``bot_id`` (when given) may use it: file_ids are per bot."""
+        stored = self.files.get(file_id)
+        if stored is None or (bot_id is not None and stored.bot_id not in (None, bot_id)):
+            return None
+        return stored
+
+    def file_by_path(self, file_path: str) -> StoredFile | None:
+        file_id = self._file_paths.get(file_path)
+        return self.files.get(file_id) if file_id is not None else None
 
     # --- updates --------------------------------------------------------------------------------
     def enqueue(self, bot: BotState, kind: str, payload: JSON) -> None:
