@@ -179,3 +179,25 @@ def test_the_sla_sweep_is_scheduled() -> None:
     from handlers.sla_watch import sweep
 
     assert sweep in SWEEPS
+
+
+async def test_the_supervisor_gets_the_digest_and_its_chart_as_a_photo(settings: Settings) -> None:
+    settings.notices.digest_at = "00:00"  # due at once, whatever the hour the test runs at
+    async with escalating(settings) as live:
+        await live.say(live.group, WANG, "电费怎么交")  # one open inquiry: the digest has something to say
+        await live.wait_text(live.group, "工单号 1")
+        digest = await live.wait_text(SUPERVISOR, "【每日简报】", timeout=8)
+        assert "待办 1" in digest
+        photos: list[dict[str, object]] = []
+        for _ in range(80):
+            photos = await live.control.photos(SUPERVISOR)
+            if photos:
+                break
+            await asyncio.sleep(0.1)
+        daily = photos[0]
+        assert str(daily["caption"]).startswith("【每日简报】") and "近 14 天" in str(daily["caption"])
+        png = await live.control.file_content(str(daily["file_id"]))
+        assert png.startswith(b"\x89PNG") and len(png) == daily["file_size"] > 10_000
+        await asyncio.sleep(2.5)  # more sweeps: still one chart per period (Mondays: daily and weekly)
+        captions = [str(photo["caption"]) for photo in await live.control.photos(SUPERVISOR)]
+        assert len(set(captions)) == len(captions) <= 2
