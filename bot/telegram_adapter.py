@@ -22,6 +22,7 @@ from telegram.ext import (
 )
 
 from bot import telegram_convert as convert
+from bot.logs import add_to_log_context
 from bot.telegram_delivery import TelegramDelivery
 from bot.workers import DatabaseWorkers
 from handlers import router
@@ -91,5 +92,6 @@ class TelegramAdapter:
     async def _run(self, context: Ctx, core_call: Callable[[], Outcome]) -> Outcome:
         """The core does blocking database work: keep it off the event loop, then queue its actions."""
         outcome = await self.workers.run(core_call)
+        add_to_log_context(ticket=outcome.ticket_number)  # the delivery's lines say which ticket they serve
         self.delivery.execute(outcome.queued)
         return outcome

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from starlette.routing import Route
 from telegram.ext import Application, ApplicationBuilder
@@ -42,6 +43,7 @@ class TelegramChannel:
         self._task: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self.sweep_interval = 30.0
+        self._webhook_set = False
 
     @property
     def webhook_mode(self) -> bool:
@@ -68,12 +70,24 @@ class TelegramChannel:
             await self.application.bot.set_webhook(
                 url=self.settings.webhook_url or "", allowed_updates=ALLOWED_UPDATES,
                 secret_token=secret.get_secret_value() if secret else None)
+            self._webhook_set = True
             log.info("telegram: webhook mode as @%s", self.core.bot_username)
             return
         await self.application.bot.delete_webhook(drop_pending_updates=False)
         self._stop.clear()
         self._task = asyncio.create_task(self.poller.run(self._stop), name="telegram-poller")
         log.info("telegram: polling as @%s", self.core.bot_username)
+
+    def connection(self) -> tuple[bool, str]:
+        """For /readyz: is Telegram reachable from here? Polling: a getUpdates answered lately; webhook: set."""
+        if self.webhook_mode:
+            return self._webhook_set, "webhook set" if self._webhook_set else "webhook not set"
+        if self._task is None or self._task.done():
+            return False, "not polling"
+        last = self.poller.last_success
+        if last is None or time.monotonic() - last > 3 * self.poller.timeout + 15:
+            return False, f"no answer from getUpdates lately {self.poller.last_error}".strip()
+        return True, "polling"
 
     async def _sweep_outbox(self) -> None:
         """Retry rows left pending by transient failures (network, 429 past the retries), take over the rows of

@@ -32,6 +32,7 @@ from telegram import Bot, ChatPermissions, InlineKeyboardButton, InlineKeyboardM
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot import telegram_convert as convert
+from bot.metrics import SEND_ERRORS
 from bot.telegram_sender import ChatOrderedSender
 from bot.workers import DatabaseWorkers
 from handlers import router
@@ -202,14 +203,18 @@ class TelegramDelivery:
         except ChatMigrated as exc:
             await self._follow_migration(item, exc.new_chat_id)
         except Forbidden as exc:
+            SEND_ERRORS.labels(convert.PLATFORM, "given_up").inc()
             await self._mark(item.outbox_id, str(exc))
             await self._lost_chat(item.action.chat, str(exc))
         except BadRequest as exc:  # PTB's BadRequest is a NetworkError, but it is permanent
+            SEND_ERRORS.labels(convert.PLATFORM, "given_up").inc()
             log.error("could not send outbox %s to chat %s: %s", item.outbox_id, item.action.chat.chat_id, exc)
             await self._mark(item.outbox_id, str(exc))
         except TRANSIENT as exc:
+            SEND_ERRORS.labels(convert.PLATFORM, "left_to_sweep").inc()
             log.warning("will retry outbox %s for chat %s: %s", item.outbox_id, item.action.chat.chat_id, exc)
         except TelegramError as exc:
+            SEND_ERRORS.labels(convert.PLATFORM, "given_up").inc()
             log.error("could not send outbox %s to chat %s: %s", item.outbox_id, item.action.chat.chat_id, exc)
             await self._mark(item.outbox_id, str(exc))
         finally:
@@ -258,6 +263,7 @@ class TelegramDelivery:
             except TRANSIENT as exc:
                 if backoff is None:
                     raise
+                SEND_ERRORS.labels(convert.PLATFORM, "retried").inc()
                 wait = float(exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta)
                              else exc.retry_after) if isinstance(exc, RetryAfter) else backoff
                 log.info("outbox %s: %s, try %d again in %.1fs", item.outbox_id, exc, attempt + 2, wait)

@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import functools
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -20,11 +21,14 @@ from telegram import Update
 from telegram.error import Conflict, NetworkError, TimedOut
 from telegram.ext import Application, ContextTypes
 
+from bot.logs import log_context
+from bot.metrics import HANDLING_SECONDS, UPDATES_HANDLED, UPDATES_RECEIVED
 from bot.workers import DatabaseWorkers
 from storage.models import FailedUpdate
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+PLATFORM = "telegram"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "chat_member", "my_chat_member"]
 _errors: contextvars.ContextVar[list[BaseException] | None] = contextvars.ContextVar("errors", default=None)
 
@@ -50,6 +54,15 @@ class UpdateProcessor:
 
     async def process(self, update: Update) -> bool:
         """True once the update is done with (handled or parked); False means: deliver it again later."""
+        chat = update.effective_chat.id if update.effective_chat else None
+        UPDATES_RECEIVED.labels(PLATFORM).inc()
+        started = time.monotonic()
+        with log_context(update=update.update_id, chat=chat):
+            done = await self._process(update)
+        HANDLING_SECONDS.labels(PLATFORM).observe(time.monotonic() - started)
+        return done
+
+    async def _process(self, update: Update) -> bool:
         errors: list[BaseException] = []
         for attempt in range(self.attempts):
             errors = []
@@ -59,9 +72,12 @@ class UpdateProcessor:
             finally:
                 _errors.reset(token)
             if not errors:
+                UPDATES_HANDLED.labels(PLATFORM, "handled").inc()
                 return True
             await asyncio.sleep(self.backoff * 2**attempt)
-        return await self.workers.run(self._park, update, repr(errors[-1]))
+        parked = await self.workers.run(self._park, update, repr(errors[-1]))
+        UPDATES_HANDLED.labels(PLATFORM, "parked" if parked else "unconfirmed").inc()
+        return parked
 
     def _park(self, update: Update, error: str) -> bool:
         try:
@@ -121,6 +137,8 @@ class Poller:
         self._chat_tails: dict[Any, asyncio.Task[bool]] = {}
         self._finished: set[int] = set()
         self._progress = asyncio.Event()
+        self.last_success: float | None = None  # monotonic time of the last getUpdates that answered (/readyz)
+        self.last_error = ""
 
     @property
     def in_batch(self) -> bool:
@@ -132,8 +150,10 @@ class Poller:
                 raw = await self._fetch(self._next_offset(), self._poll_timeout())
             except (TimedOut, NetworkError, Conflict) as exc:
                 log.warning("getUpdates failed (%s); retrying", exc)
+                self.last_error = str(exc)
                 await asyncio.sleep(self.retry_pause)
                 continue
+            self.last_success, self.last_error = time.monotonic(), ""
             # Updates still in flight come back until confirmed: parse only the new ones.
             fresh = [Update.de_json(item, self.processor.application.bot) for item in raw if self._is_new(item)]
             for update in fresh:

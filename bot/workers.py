@@ -7,6 +7,7 @@ handler sleeps 1, 2, 5, 10 ms …), so SQLite gets one thread. PostgreSQL gets a
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,9 @@ class DatabaseWorkers:
 
     async def run(self, function: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(function, *args))
+        # In a copy of the caller's context, so the core's log lines carry the update and chat (bot/logs.py).
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(self._pool, functools.partial(context.run, function, *args))
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)
