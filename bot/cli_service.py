@@ -13,8 +13,8 @@ from bot.logs import configure
 app = typer.Typer()
 
 
-def _logging(verbose: bool) -> None:
-    configure(logging.DEBUG if verbose else logging.INFO)
+def _logging(verbose: bool, as_json: bool = False) -> None:
+    configure(logging.DEBUG if verbose else logging.INFO, as_json=as_json)
 
 
 @app.command()
@@ -22,11 +22,13 @@ def run(
     sandbox: bool = typer.Option(False, "--sandbox", help="Run against an in-process sandbox Bot API server."),
     sandbox_port: int = typer.Option(0, "--sandbox-port", help="Port for the sandbox (0: any free port)."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
+    log_json: bool = typer.Option(False, "--log-json", envvar="GRIDBOT_LOG_JSON",
+                                  help="One JSON object per log line (for a log collector)."),
 ) -> None:
     """Run the service until SIGTERM/SIGINT."""
     from bot.service import Running, serve
 
-    _logging(verbose)
+    _logging(verbose, log_json)
 
     async def ready(running: Running) -> None:
         if running.sandbox_url:
