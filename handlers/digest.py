@@ -156,7 +156,8 @@ def chart_input(uow: UnitOfWork, ctx: Context, found: DigestFigures, last: date)
     opened = Counter(moment.astimezone(ctx.tz).date() for moment in uow.digest.opened_times(start, end))
     resolved = Counter(moment.astimezone(ctx.tz).date() for moment in uow.digest.resolved_times(start, end))
     return ChartInput(title=found.title, days=days, opened=[opened[d] for d in days],
-                      resolved=[resolved[d] for d in days], by_manager=found.by_manager[:8], language=ctx.texts.language)
+                      resolved=[resolved[d] for d in days], by_manager=found.by_manager[:8],
+                      language=ctx.texts.language)
 
 
 def _chart(uow: UnitOfWork, ctx: Context, found: DigestFigures, last: date) -> tuple[str, bytes] | None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
 
 from sqlalchemy.engine import Engine
 
 from bot.bootstrap import build_context
 from config.settings import load_settings
 from handlers.context import Context
-from handlers.digest import send_due
+from handlers.digest import chart_input, figures, send_due
 from handlers.router import handle
 from handlers.types import ChatRef, Send
 from storage.models import RiskEvent, Staff
@@ -48,7 +50,11 @@ def a_day_at_the_station(ctx: Context, clock: FakeClock) -> None:
 
 
 def digests(outcome_actions: list[object], chat: ChatRef = SUPERVISOR) -> list[str]:
-    return [a.text for a in outcome_actions if isinstance(a, Send) and a.chat == chat]
+    return [a.text for a in outcome_actions if isinstance(a, Send) and a.chat == chat and a.photo is None]
+
+
+def charts(outcome_actions: list[object], chat: ChatRef = SUPERVISOR) -> list[Send]:
+    return [a for a in outcome_actions if isinstance(a, Send) and a.chat == chat and a.photo is not None]
 
 
 def test_the_daily_digest_counts_a_known_day_and_goes_out_once(ctx: Context, clock: FakeClock,
@@ -90,3 +96,29 @@ def test_every_supervisor_gets_it_and_managers_do_not(ctx: Context, clock: FakeC
     assert len(digests(sent.actions, ChatRef("telegram", "951"))) == 1
     assert digests(sent.actions, ChatRef("telegram", "900")) == []
     assert "没有新的评价" in digests(sent.actions)[0]
+
+
+def test_each_digest_comes_with_its_chart_once_and_a_failed_drawing_costs_only_the_picture(
+        ctx: Context, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    supervisor(ctx)
+    a_day_at_the_station(ctx, clock)
+    clock.now = MONDAY_0759 + timedelta(minutes=1)
+    sent = send_due(ctx)
+    daily_chart, weekly_chart = charts(sent.actions)
+    assert daily_chart.photo is not None and daily_chart.photo.startswith(b"\x89PNG")
+    assert daily_chart.text.startswith("【每日简报】11月29日：近 14 天新增与办结工单")
+    assert weekly_chart.text.startswith("【每周简报】")
+    with ctx.uow() as uow:
+        data = chart_input(uow, ctx, figures(uow, ctx, "t", MONDAY_0759 - timedelta(days=1), MONDAY_0759),
+                           date(2026, 11, 30))
+    assert data.days[0] == date(2026, 11, 16) and data.days[-1] == date(2026, 11, 29)
+    assert data.opened[-1] == 3 and data.resolved[-1] == 1 and sum(data.opened) == 3
+    assert data.by_manager == [("李经理", 2, 1)]
+
+    def broken(_: object) -> bytes:
+        raise RuntimeError("no fonts today")
+
+    monkeypatch.setattr("handlers.digest_chart.render_png", broken)
+    clock.advance(days=1)  # Tuesday: the daily digest goes out as text alone
+    again = send_due(ctx)
+    assert len(digests(again.actions)) == 1 and charts(again.actions) == []
