@@ -2,6 +2,8 @@
 
 Sandbox Bot API server + the real PTB client + the core + SQLite, all in one process. Every step waits
 for what a person would see in the chat; a step that does not happen fails the demo (exit code 1).
+With --keep the service stays up on the demo data until Ctrl-C, and the dashboard's (工作看板) address is
+printed with a one-time sign-in link for the manager and one for the supervisor.
 """
 
 from __future__ import annotations
@@ -20,13 +22,17 @@ from bot.bootstrap import grid_manager, prepare_database
 from bot.sandbox import SandboxClient
 from bot.service import SANDBOX_BOT_USERNAME, Running, serve
 from config.settings import HttpSettings, Settings, TelegramSettings, load_settings
+from handlers.commands import web_login
+from handlers.context import utc_now
 from handlers.kpi import Period, kpi_report
+from storage.dashboard import WebAuth
 from storage.db import make_engine
+from storage.models import Staff
 from storage.uow import UnitOfWork
 
-MANAGER, WANG, ZHANG, LIU, CHEN = 900001, 100001, 100002, 100003, 100004
+MANAGER, WANG, ZHANG, LIU, CHEN, SUPERVISOR = 900001, 100001, 100002, 100003, 100004, 900010
 PEOPLE = {MANAGER: ("李", "经理"), WANG: ("王", "大爷"), ZHANG: ("张", "阿姨"), LIU: ("刘", "师傅"),
-          CHEN: ("陈", "姐")}
+          CHEN: ("陈", "姐"), SUPERVISOR: ("赵", "所长")}
 console = Console(highlight=False, soft_wrap=True)
 
 
@@ -88,7 +94,9 @@ def demo_settings(data_dir: Path) -> Settings:
     # and the bot's own limiter would (rightly) hold them back. A deployment keeps the real limit.
     settings = load_settings(database_url=f"sqlite:///{database}", http=HttpSettings(port=0),
                              telegram=TelegramSettings(group_per_minute=120))
-    prepare_database(settings, grid_manager(MANAGER, "李经理", grade="高级"))
+    supervisor = Staff(platform="telegram", user_id=str(SUPERVISOR), name="赵所长", role="supervisor",
+                       created_at=utc_now())
+    prepare_database(settings, grid_manager(MANAGER, "李经理", grade="高级"), supervisor)
     return settings
 
 
@@ -102,6 +110,7 @@ async def _day(running: Running) -> Script:
     village = (await control.create_group("幸福村客户群", members=[MANAGER, WANG, LIU], creator=MANAGER))["chat"]["id"]
     compound = (await control.create_group("阳光小区客户群", members=[MANAGER], creator=MANAGER))["chat"]["id"]
     private = (await control.create_private_chat(MANAGER))["chat"]["id"]
+    await control.create_private_chat(SUPERVISOR)  # where the supervisor's digests and escalations go
     script.chats.update({village: "幸福村客户群", compound: "阳光小区客户群", private: "李经理 ↔ 助手"})
     await _run_script(script, village, compound, private)
     return script
@@ -220,9 +229,37 @@ def _ticket_table(settings: Settings) -> Table:
     return table
 
 
-async def run_demo(keep: bool = False, data_dir: Path = Path("data")) -> bool:
+def _sign_in_links(running: Running) -> list[tuple[str, str]]:
+    """A one-time dashboard link for the demo's manager and supervisor: (name, URL)."""
+    ctx, policy = running.channel.core, web_login.policy_of(running.channel.core)
+    if policy is None:
+        return []
+    links = []
+    with ctx.uow() as uow:
+        for user_id in (MANAGER, SUPERVISOR):
+            staff = uow.staff.find("telegram", str(user_id))
+            if staff is not None and staff.id is not None:
+                links.append((staff.name, web_login.issue_link(WebAuth(uow.session), staff.id, policy, ctx)[1]))
+        uow.commit()
+    return links
+
+
+def _print_dashboard(running: Running) -> None:
+    policy = web_login.policy_of(running.channel.core)
+    if policy is None:
+        return
+    console.rule("工作看板 (dashboard)")
+    console.print(f"工作看板: {running.dashboard_url}/")
+    minutes = int(policy.valid_for.total_seconds() // 60)
+    for name, url in _sign_in_links(running):
+        console.print(f"{name} 的一次性登录链接（{minutes} 分钟内有效）: {url}")
+    console.print("链接过期后：在沙盒里以李经理身份私聊助手发送 /login，或用 gridbot staff passwd 设置密码。")
+
+
+async def run_demo(keep: bool = False, data_dir: Path = Path("data"), stop: asyncio.Event | None = None) -> bool:
+    """The scripted day; with `keep` the service stays up afterwards until `stop` is set (Ctrl-C)."""
     settings = demo_settings(data_dir)
-    stop = asyncio.Event()
+    stop = stop or asyncio.Event()
     result: dict[str, Script] = {}
 
     async def on_ready(running: Running) -> None:
@@ -233,6 +270,7 @@ async def run_demo(keep: bool = False, data_dir: Path = Path("data")) -> bool:
                 console.print(f"[red]demo script crashed: {exc!r}[/red]")
             finally:
                 if keep:
+                    _print_dashboard(running)
                     console.print(f"sandbox control API: {running.sandbox_url}/control — Ctrl-C to stop")
                 else:
                     stop.set()

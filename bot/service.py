@@ -9,21 +9,23 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import uvicorn
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount
 
 from bot import telegram_convert
 from bot.bootstrap import build_app
+from bot.ops import Probe, database_probe, ops_routes, sync_probe
 from bot.sandbox import SandboxClient, SandboxServer
 from bot.telegram_channel import TelegramChannel
 from bot.telegram_delivery import Claims
+from bot.web.app import Board
 from bot.workers import DatabaseWorkers
 from config.settings import Settings, SettingsError
+from handlers.commands import web_login
 from handlers.types import Queued
 from scheduler.jobs import PeriodicSweeps
 from scheduler.leader import LeaderLock, Leadership
@@ -43,14 +45,36 @@ class Running:
     http_port: int
     sandbox_url: str | None
     leadership: Leadership | None = None
+    board: Board | None = None  # the dashboard (工作看板), unless GRIDBOT_WEB__ENABLED=false
+
+    @property
+    def dashboard_url(self) -> str | None:
+        return self.board.base_url if self.board is not None else None
 
 
-async def _healthz(_: Request) -> Response:
-    return JSONResponse({"ok": True})
+def http_app(channel: TelegramChannel, board: Board | None = None, ops: Sequence[BaseRoute] = ()) -> Starlette:
+    """One ASGI app: /healthz, /readyz, /metrics, the Telegram webhook, and the dashboard on every other path
+    (mounted last, because it takes whatever the others leave)."""
+    routes: list[BaseRoute] = [*ops, *channel.routes()]
+    if board is not None:
+        routes.append(Mount("", app=board.app))
+    return Starlette(routes=routes)
 
 
-def http_app(channel: TelegramChannel) -> Starlette:
-    return Starlette(routes=[Route("/healthz", _healthz), *channel.routes()])
+def _probes(engine: Engine, channel: TelegramChannel, leadership: Leadership) -> list[Probe]:
+    def scheduler() -> tuple[bool, str]:
+        return leadership.leading, "leader" if leadership.leading else "follower"
+
+    return [database_probe(engine), sync_probe("telegram", channel.connection),
+            sync_probe("scheduler", scheduler, required=False)]
+
+
+def public_base(settings: Settings, port: int) -> str:
+    """Where staff open the dashboard: GRIDBOT_HTTP__PUBLIC_URL, else the listener's own address."""
+    if settings.http.public_url:
+        return settings.http.public_url.rstrip("/")
+    host = settings.http.host if settings.http.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    return f"http://{'[' + host + ']' if ':' in host else host}:{port}"
 
 
 async def start_sandbox(port: int = 0) -> tuple[SandboxServer, str]:
@@ -80,25 +104,33 @@ async def serve(settings: Settings, *, sandbox: bool = False, sandbox_port: int 
     # On PostgreSQL other gridbot processes may dispatch from the same outbox; SQLite has this one only.
     claims = Claims(shared=app.engine.dialect.name == "postgresql")
     channel = TelegramChannel(app.ctx, token, base_url, settings.telegram, workers, claims=claims)
-    server = _EmbeddedUvicorn(uvicorn.Config(http_app(channel), host=settings.http.host,
+    deliver = _telegram_only(channel)
+    board = Board(app.ctx, settings.web, base_url="", language=settings.language, deliver=deliver,
+                  run_in_db=workers.run) if settings.web.enabled else None
+    sweeps = PeriodicSweeps(app.ctx, run_in_db=workers.run, deliver=deliver,
+                            interval_seconds=settings.escalation.sweep_seconds)
+    notices = NoticeScheduler(app.ctx, app.engine, run_in_db=workers.run, deliver=deliver,
+                              reconcile_seconds=settings.escalation.sweep_seconds)
+    leadership = _leadership(app.engine, sweeps, notices)
+    ops = ops_routes(app.engine, _probes(app.engine, channel, leadership))
+    server = _EmbeddedUvicorn(uvicorn.Config(http_app(channel, board, ops), host=settings.http.host,
                                              port=settings.http.port, log_level="warning", lifespan="off",
                                              access_log=False))
     stop = stop or asyncio.Event()
     _on_signals(stop)
     _reload_words_on_sighup(app.ctx.risk)
     http_task = asyncio.create_task(server.serve(), name="http")
-    deliver = _telegram_only(channel)
-    sweeps = PeriodicSweeps(app.ctx, run_in_db=workers.run, deliver=deliver,
-                            interval_seconds=settings.escalation.sweep_seconds)
-    notices = NoticeScheduler(app.ctx, app.engine, run_in_db=workers.run, deliver=deliver,
-                              reconcile_seconds=settings.escalation.sweep_seconds)
-    leadership = _leadership(app.engine, sweeps, notices)
     try:
         while not server.started:
             if http_task.done():
                 raise SettingsError(f"GRIDBOT_HTTP__PORT: could not listen on "
                                     f"{settings.http.host}:{settings.http.port}")
             await asyncio.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        if board is not None:  # before the channel starts, so the first /login already gets a link
+            board.base_url = public_base(settings, port)
+            web_login.enable(app.ctx, web_login.LinkPolicy(board.base_url,
+                                                           timedelta(minutes=settings.web.login_link_minutes)))
         await channel.start()
         # After the channel, so what the first sweep or phase queues is delivered at once. Only the leader
         # among the processes on this database runs the sweeps and the notice phases; the others wait for it.
@@ -106,9 +138,8 @@ async def serve(settings: Settings, *, sandbox: bool = False, sandbox_port: int 
         # Everything built so far lives as long as the service: keep it out of the collector's full
         # passes, which otherwise pause the loop for tens of milliseconds (bench/pipeline.py p99).
         gc.freeze()
-        port = server.servers[0].sockets[0].getsockname()[1]
         if on_ready is not None:
-            await on_ready(Running(channel, port, sandbox_url, leadership))
+            await on_ready(Running(channel, port, sandbox_url, leadership, board))
         await stop.wait()
     finally:
         log.info("shutting down")

@@ -55,6 +55,9 @@ class Context:
     digest_at: time = time(8, 0)  # local time of the supervisors' daily digest (weekly: Mondays)
     risk_alert_gap: timedelta = timedelta(minutes=10)  # one supervisor alert per group per gap
     risk_urgent: frozenset[str] = frozenset({"fraud"})  # risk categories that break the quiet hours
+    # The dashboard's address and how long a /login link works; set by the edge that serves it ("" = off).
+    dashboard_url: str = ""
+    login_link_valid: timedelta = timedelta(minutes=15)
     # Customers asked to explain a low rating in their own words, until when: their next message goes to the
     # ticket even without appeal words. In memory: after a restart the message takes the ordinary path.
     awaiting_text: dict[tuple[str, str, str], datetime] = field(default_factory=dict)

@@ -149,7 +149,8 @@ def test_an_announcement_by_tag_and_by_station(db: Path) -> None:
     code, out = gridbot("notices", "create", "--type", "announcement", "--tags", "#小区", "--text", "配电房检修")
     assert code == 0, out
     assert {row.chat_id for row in rows(db)} == {"-1003"}
-    code, out = gridbot("notices", "create", "--type", "announcement", "--stations", "示范供电所", "--text", "营业厅搬迁")
+    code, out = gridbot("notices", "create", "--type", "announcement", "--stations", "示范供电所",
+                        "--text", "营业厅搬迁")
     assert code == 0, out
     assert sorted(row.chat_id for row in rows(db)) == ["-1001", "-1002", "-1003"]
     code, out = gridbot("notices", "create", "--type", "announcement", "--stations", "东区供电所", "--text", "x")

@@ -6,7 +6,9 @@ import asyncio
 import io
 import json
 import logging
+from pathlib import Path
 
+import httpx
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -18,6 +20,7 @@ from bot.workers import DatabaseWorkers
 from handlers.context import Context
 from handlers.router import handle
 from storage.db import make_engine
+from tests.bot.live import WANG, live_gridbot, prepared_settings
 from tests.handlers.helpers import message
 
 
@@ -107,3 +110,24 @@ def test_text_lines_name_the_fields_only_when_known() -> None:
     logger.warning("plain")
     first, second = stream.getvalue().splitlines()
     assert first.endswith("slow [update=5]") and second.endswith("plain")
+
+
+async def test_the_running_service_is_ready_and_counts_what_it_handles(tmp_path: Path) -> None:
+    settings = prepared_settings(tmp_path)
+    async with live_gridbot(settings) as live:
+        base = f"http://127.0.0.1:{live.running.http_port}"
+        async with httpx.AsyncClient(base_url=base) as web:
+            ready = (await web.get("/readyz")).json()
+            for _ in range(100):  # the first getUpdates has to answer before Telegram counts as reachable
+                if ready["ready"]:
+                    break
+                await asyncio.sleep(0.05)
+                ready = (await web.get("/readyz")).json()
+            assert ready["ready"] and ready["checks"]["telegram"]["detail"] == "polling"
+            assert ready["checks"]["scheduler"]["detail"] == "leader"
+            await live.say(live.group, WANG, "家里停电了")
+            await live.wait_text(live.group, "工单号 1")
+            metrics = (await web.get("/metrics")).text
+            assert 'gridbot_tickets_opened_total{kind="repair"} 1.0' in metrics
+            assert 'gridbot_updates_handled_total{platform="telegram",result="handled"}' in metrics
+            assert (await web.get("/healthz")).json() == {"ok": True}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-
 from sqlalchemy.engine import Engine
 
 from bot.bootstrap import build_context
