@@ -95,12 +95,34 @@ class Customer(SQLModel, table=True):
     locality: str | None = Field(default=None, max_length=10)  # city | rural | remote
     capacity_kva: float | None = None
     voltage: str | None = Field(default=None, max_length=20)
+    households: int | None = None  # a residential community's households (2000+ makes it a big customer)
+    manager_id: int | None = Field(default=None, foreign_key="staff.id", index=True)  # responsible manager
+    # Managers' labels (e.g. 光伏, 低保, 敏感客户) that segments can select.
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     platform: str | None = Field(default=None, max_length=20)
     user_id: str | None = Field(default=None, max_length=64)
     created_at: datetime
-    deleted_at: datetime | None = None
+    updated_at: datetime | None = None  # None: never changed since it was created
+    deleted_at: datetime | None = None  # soft delete; an erased record is also deleted
 
     __table_args__ = (UniqueConstraint("platform", "user_id"),)
+
+
+class CustomerEvent(SQLModel, table=True):
+    """Audit trail of a customer record: who created, changed, imported, deleted or erased it, and when.
+
+    `data` names the fields that changed (and an import's file and row), never their values, so an erased
+    customer leaves no personal data behind here.
+    """
+
+    __tablename__ = "customer_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    at: datetime
+    actor: str = Field(max_length=100)  # "cli", "staff:<id>", "customer:<platform>:<id>", "import"
+    action: str = Field(max_length=20)  # created | updated | deleted | erased | imported
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class Ticket(SQLModel, table=True):

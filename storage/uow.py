@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from storage.customer_repository import CustomerRecords
 from storage.notice_repository import Notices, Subscriptions
 from storage.reports import DigestQueries, Reports
 from storage.repositories import (
@@ -37,6 +38,7 @@ class UnitOfWork:
         self.staff = Staffs(self.session)
         self.groups = Groups(self.session)
         self.customers = Customers(self.session)
+        self.customer_records = CustomerRecords(self.session)  # ledger import/export, audit, export and erasure
         self.tickets = Tickets(self.session)
         self.inbound = Inbound(self.session)
         self.failed_updates = FailedUpdates(self.session)
