@@ -13,7 +13,7 @@ from sqlmodel import SQLModel, col
 from sqlmodel import select as sm_select
 
 from storage.models import Area, Customer, CustomerEvent, Staff, Subscription, Survey, Ticket, TicketEvent
-from storage.repositories import _Repo
+from storage.repositories import Customers
 
 __all__ = ["LEDGER_FIELDS", "CustomerRecords"]
 
@@ -29,7 +29,9 @@ def _table() -> Table:
     return SQLModel.metadata.tables["customer"]
 
 
-class CustomerRecords(_Repo):
+class CustomerRecords(Customers):
+    """The plain lookups of `Customers`, plus the bulk and audit work of the ledger."""
+
     # --- the ledger import ---------------------------------------------------------------------------------
     def account_ids(self) -> dict[str, int]:
         """Every stored 户号 (deleted records included) → record id, in one query: an import looks rows up in
@@ -133,16 +135,7 @@ class CustomerRecords(_Repo):
         return len(self.session.exec(sm_select(Customer.id).where(col(Customer.account_no).is_(None),
                                                                    col(Customer.deleted_at).is_(None))).all())
 
-    # --- one record ----------------------------------------------------------------------------------------
-    def get(self, customer_id: int) -> Customer | None:
-        return self.session.get(Customer, customer_id)
-
-    def by_account_no(self, account_no: str) -> Customer | None:
-        return self.session.exec(sm_select(Customer).where(Customer.account_no == account_no)).first()
-
-    def save(self, customer: Customer) -> Customer:
-        return self._save(customer)
-
+    # --- one record (get, by_account_no, save: from Customers) ----------------------------------------------
     def log(self, event: CustomerEvent) -> CustomerEvent:
         return self._save(event)
 

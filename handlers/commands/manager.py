@@ -11,7 +11,7 @@ from handlers.commands.notices import clean_tag
 from handlers.commands.workflow import find
 from handlers.risk import policy_for
 from handlers.types import Action, ChatType
-from storage.models import Ticket
+from storage.models import ChatGroup, Ticket
 
 AREA_TYPES = ("city", "rural", "remote")
 
@@ -110,13 +110,18 @@ def _line(call: CommandCall, found: Ticket) -> str:
                   status=texts(f"status.{found.status}"), customer=found.sender_name, text=found.text[:40])
 
 
-def risk(call: CommandCall) -> list[Action]:
-    """/risk [on|off|warn N|mute MINUTES]: this group's risk policy, shown or changed."""
+def _this_group(call: CommandCall, command: str) -> ChatGroup:
+    """The group the command was sent in (recorded if new); refused in a private chat."""
     incoming = call.incoming
     if incoming.chat_type is not ChatType.GROUP:
-        raise Refusal(call.t("cmd.group_only", command="/risk"))
-    group = call.uow.groups.ensure(incoming.chat.platform, incoming.chat.chat_id, incoming.chat_title,
-                                   call.ctx.clock())
+        raise Refusal(call.t("cmd.group_only", command=command))
+    return call.uow.groups.ensure(incoming.chat.platform, incoming.chat.chat_id, incoming.chat_title,
+                                  call.ctx.clock())
+
+
+def risk(call: CommandCall) -> list[Action]:
+    """/risk [on|off|warn N|mute MINUTES]: this group's risk policy, shown or changed."""
+    group = _this_group(call, "/risk")
     parts = call.args.split()
     if parts == ["on"] or parts == ["off"]:
         group.risk_enabled = parts[0] == "on"
@@ -139,11 +144,7 @@ MAX_TAGS = 10
 
 def tag(call: CommandCall) -> list[Action]:
     """/tag [TAG…] [-TAG…]: this group's tags, which announcements can target (/notice announcement #TAG …)."""
-    incoming = call.incoming
-    if incoming.chat_type is not ChatType.GROUP:
-        raise Refusal(call.t("cmd.group_only", command="/tag"))
-    group = call.uow.groups.ensure(incoming.chat.platform, incoming.chat.chat_id, incoming.chat_title,
-                                   call.ctx.clock())
+    group = _this_group(call, "/tag")
     tags = list(group.tags)
     for word in call.args.split():
         removing = word[0] in "-－"

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+import telegram
 
+from bot.sandbox import SandboxClient, SandboxServer
 from tests.bot.processes import Children, child_env, eventually, free_port
+from tests.bot.sandbox_scene import BOT_ID, TOKEN, Scene, drain
 
 
 @pytest.fixture
@@ -49,3 +52,32 @@ async def sandbox_url(tmp_path: Path, children: Children) -> AsyncIterator[str]:
         yield url
         return
     pytest.fail("the sandbox did not start:\n" + "\n".join(failures))
+
+
+# The in-process sandbox with a PTB bot and a group (tests/bot/test_sandbox*.py).
+@pytest.fixture
+async def sandbox() -> AsyncIterator[SandboxServer]:
+    async with SandboxServer(webhook_backoff=0.01) as server:
+        yield server
+
+
+@pytest.fixture
+async def control(sandbox: SandboxServer) -> AsyncIterator[SandboxClient]:
+    async with SandboxClient(sandbox.base_url) as client:
+        yield client
+
+
+@pytest.fixture
+async def bot(sandbox: SandboxServer) -> AsyncIterator[telegram.Bot]:
+    async with telegram.Bot(TOKEN, base_url=sandbox.bot_api_url, base_file_url=sandbox.file_url) as tg_bot:
+        yield tg_bot
+
+
+@pytest.fixture
+async def scene(control: SandboxClient, bot: telegram.Bot) -> Scene:
+    alice = (await control.add_user("Alice", username="alice_grid"))["id"]
+    bob = (await control.add_user("Bob"))["id"]
+    group = (await control.create_group("Station 7", creator=alice, members=[bob]))["chat"]["id"]
+    await control.add_bot_to_group(group, BOT_ID, by=alice, admin=True)
+    await drain(bot)
+    return Scene(alice, bob, group)

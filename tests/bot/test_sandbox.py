@@ -8,7 +8,6 @@ import time
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
@@ -24,55 +23,10 @@ from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, Networ
 from telegram.ext import ApplicationBuilder, CallbackContext, CommandHandler, MessageHandler, filters
 
 from bot.sandbox import SandboxClient, SandboxError, SandboxServer
+from tests.bot.sandbox_scene import BOT_ID, TOKEN, Scene, drain
 
 # PTB itself reads RetryAfter.retry_after while building the message, which warns in 22.x.
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
-
-TOKEN = "123456:TEST-secret_token"
-BOT_ID = 123456
-
-
-@dataclass
-class Scene:
-    alice: int  # group owner
-    bob: int  # plain member
-    group: int  # basic group with the bot as administrator
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    async with SandboxServer(webhook_backoff=0.01) as server:
-        yield server
-
-
-@pytest.fixture
-async def control(sandbox: SandboxServer) -> AsyncIterator[SandboxClient]:
-    async with SandboxClient(sandbox.base_url) as client:
-        yield client
-
-
-@pytest.fixture
-async def bot(sandbox: SandboxServer) -> AsyncIterator[telegram.Bot]:
-    async with telegram.Bot(TOKEN, base_url=sandbox.bot_api_url, base_file_url=sandbox.file_url) as tg_bot:
-        yield tg_bot
-
-
-@pytest.fixture
-async def scene(control: SandboxClient, bot: telegram.Bot) -> Scene:
-    alice = (await control.add_user("Alice", username="alice_grid"))["id"]
-    bob = (await control.add_user("Bob"))["id"]
-    group = (await control.create_group("Station 7", creator=alice, members=[bob]))["chat"]["id"]
-    await control.add_bot_to_group(group, BOT_ID, by=alice, admin=True)
-    await drain(bot)
-    return Scene(alice, bob, group)
-
-
-async def drain(bot: telegram.Bot) -> None:
-    """Confirm every pending update so a test starts from an empty queue."""
-    updates = await bot.get_updates(timeout=0)
-    if updates:
-        await bot.get_updates(offset=updates[-1].update_id + 1, timeout=0)
-
 
 async def fetch(bot: telegram.Bot, **kwargs: object) -> tuple[Update, ...]:
     """get_updates that also confirms what it returned."""

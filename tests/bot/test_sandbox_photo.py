@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -14,7 +13,7 @@ from telegram.error import BadRequest, RetryAfter
 
 from bot.sandbox import SandboxClient, SandboxError, SandboxServer, World
 from bot.sandbox.params import Params, Upload, decoded, parse_body
-from tests.bot.test_sandbox import BOT_ID, TOKEN, Scene, drain
+from tests.bot.sandbox_scene import BOT_ID, TOKEN, Scene
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
 OTHER_TOKEN = "777:another-bot"
@@ -26,34 +25,6 @@ def png(width: int = 800, height: int = 600) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    async with SandboxServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def control(sandbox: SandboxServer) -> AsyncIterator[SandboxClient]:
-    async with SandboxClient(sandbox.base_url) as client:
-        yield client
-
-
-@pytest.fixture
-async def bot(sandbox: SandboxServer) -> AsyncIterator[telegram.Bot]:
-    async with telegram.Bot(TOKEN, base_url=sandbox.bot_api_url, base_file_url=sandbox.file_url) as tg_bot:
-        yield tg_bot
-
-
-@pytest.fixture
-async def scene(control: SandboxClient, bot: telegram.Bot) -> Scene:
-    alice = (await control.add_user("Alice", username="alice_grid"))["id"]
-    bob = (await control.add_user("Bob"))["id"]
-    group = (await control.create_group("Station 7", creator=alice, members=[bob]))["chat"]["id"]
-    await control.add_bot_to_group(group, BOT_ID, by=alice, admin=True)
-    await drain(bot)
-    return Scene(alice, bob, group)
 
 
 async def test_an_uploaded_photo_comes_back_byte_for_byte(
