@@ -153,7 +153,8 @@ def show(number: int, as_json: bool = typer.Option(False, "--json", help="One JS
         phases = [{"phase": r.phase.phase, "version": r.phase.version, "status": r.phase.status,
                    "due_at": _iso(r.phase.due_at), "fired_at": _iso(r.phase.fired_at), "note": r.phase.note,
                    "groups": r.phase.groups, "sent": r.sent, "pending": r.pending,
-                   "failed": [{"group": group, "error": error} for group, error in r.failed]}
+                   "failed": [{"group": group, "error": error} for group, error in r.failed],
+                   "wecom_owner_confirmed": r.owner_confirmed}
                   for r in core.delivery_report(uow, number)]
         typer.echo(json.dumps(notice_dict(found) | {"phases": phases}, ensure_ascii=False, indent=1))
 

@@ -12,7 +12,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.rate_limiter import TelegramRateLimiter
 from bot.telegram_adapter import TelegramAdapter
-from bot.telegram_delivery import Claims
+from bot.outbox_claims import Claims
 from bot.telegram_ingress import ALLOWED_UPDATES, Poller, UpdateProcessor, replay_parked
 from bot.telegram_webhook import webhook_route
 from bot.workers import DatabaseWorkers

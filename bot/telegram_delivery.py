@@ -21,11 +21,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from telegram import Bot, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
@@ -33,6 +29,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bot import telegram_convert as convert
 from bot.metrics import SEND_ERRORS
+from bot.outbox_claims import Claims
 from bot.telegram_sender import ChatOrderedSender
 from bot.workers import DatabaseWorkers
 from handlers import router
@@ -45,23 +42,6 @@ from handlers.types import ChatMigrated as Migrated
 log = logging.getLogger(__name__)
 TRANSIENT = (RetryAfter, NetworkError)  # TimedOut is a NetworkError
 RETRY_BACKOFF = (0.5, 1.0, 2.0)  # seconds before the 2nd, 3rd and 4th try of a transient failure
-
-
-def owner_id() -> str:
-    """Who claims outbox rows: host, process and a random part (a pid is reused after a restart)."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-@dataclass(frozen=True)
-class Claims:
-    owner: str = field(default_factory=owner_id)
-    # Another dispatcher may use the same database (PostgreSQL): claim rows before sending them.
-    shared: bool = False
-    # Long enough for a row queued behind a group's 20/min limit between two renewals (every outbox sweep),
-    # short enough that a dead dispatcher's rows go out a couple of minutes later.
-    lease: timedelta = timedelta(seconds=120)
-    window: int = 200  # rows a sweep claims at a time (shared); SQLite takes up to 1000, as before claims
-    renew_before: timedelta = timedelta(seconds=60)  # a row with less lease left is claimed again before sending
 
 
 class TelegramDelivery:

@@ -40,6 +40,49 @@ class TelegramSettings(BaseModel):
     group_per_minute: int = 20
 
 
+class WecomSettings(BaseModel):
+    """企业微信: a self-built app (自建应用) with customer-contact (客户联系) permission. The channel runs when
+    corp_id, agent_id, secret, token and aes_key are all set; see the README's WeCom section."""
+
+    corp_id: str = ""
+    agent_id: int | None = None
+    secret: SecretStr | None = None  # the app's Secret; also used for 客户联系 and 微信客服 calls
+    token: SecretStr | None = None  # the callback's Token
+    aes_key: SecretStr | None = None  # the callback's EncodingAESKey (43 characters)
+    api_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    callback_path: str = "/wecom/callback"
+    # Bearer token for POST /wecom/archive (decrypted 会话内容存档 records); empty disables the endpoint.
+    archive_token: SecretStr | None = None
+    # An internal group robot (群机器人) webhook for the supervisors' digests, e.g.
+    # https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…; empty: digests go to each supervisor by message/send.
+    robot_webhook_url: SecretStr | None = None
+    # WeCom's own limits, configurable because they change: app messages per member per minute, robot messages
+    # per minute, and how many 群发 the admin allows per customer group per month (0: no cap known).
+    member_per_minute: int = Field(default=30, ge=1)
+    robot_per_minute: int = Field(default=20, ge=1)
+    group_broadcasts_per_month: int = Field(default=0, ge=0)
+    # Owners who have not confirmed a notice's 群发 this long after it was created are reminded (once).
+    remind_after_minutes: int = Field(default=30, ge=1)
+    max_callback_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.corp_id and self.agent_id and self.secret and self.token and self.aes_key)
+
+    def check(self) -> None:
+        """Fail at start with the setting's name rather than at the first callback."""
+        missing = [name for name in ("corp_id", "agent_id", "secret", "token", "aes_key") if not getattr(self, name)]
+        if missing:
+            raise SettingsError(f"GRIDBOT_WECOM__{missing[0].upper()}: needed for the WeCom channel "
+                                f"(missing: {', '.join(missing)})")
+        key = self.aes_key.get_secret_value() if self.aes_key else ""
+        if len(key) != 43 or not all(c.isalnum() for c in key):
+            raise SettingsError("GRIDBOT_WECOM__AES_KEY: expected the 43-character EncodingAESKey "
+                                "from the app's callback settings")
+        if not self.callback_path.startswith("/"):
+            raise SettingsError("GRIDBOT_WECOM__CALLBACK_PATH: expected a path starting with /")
+
+
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -144,6 +187,7 @@ class Settings(BaseSettings):
     lexicon_file: Path = CONFIG_DIR / "appeal_lexicon.toml"
     deadlines_file: Path = CONFIG_DIR / "deadlines.toml"
     telegram: TelegramSettings = TelegramSettings()
+    wecom: WecomSettings = WecomSettings()
     http: HttpSettings = HttpSettings()
     web: WebSettings = WebSettings()
     tickets: TicketSettings = TicketSettings()

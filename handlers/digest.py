@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from handlers.channels import capabilities
 from handlers.context import Context
 from handlers.outbox import to_row
 from handlers.types import ChatRef, Outcome, Queued, Send
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 TOP_OVERDUE = 5
 CHART_DAYS = 14
-PHOTO_PLATFORMS = frozenset({"telegram"})  # where a supervisor's chat shows a picture under the digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ def figures(uow: UnitOfWork, ctx: Context, title: str, start: datetime, end: dat
         overdue_now=sum(row.overdue_since is not None for row in open_rows),
         escalations=uow.digest.escalations(start, end), scores=uow.digest.scores(start, end),
         risk_by_category=Counter(category for category, _ in risks),
-        risk_deleted=sum(action in ("deleted", "restricted") for _, action in risks),
+        risk_deleted=sum(action in ("deleted", "restricted", "owner_asked") for _, action in risks),
         risk_pending=sum(action == "pending" for _, action in risks),
         notices_fired=fired, notice_messages_sent=sent, notice_messages_failed=failed,
         by_manager=sorted(((name, c[0], c[1]) for name, c in per_manager.items()), key=lambda x: (-x[2], -x[1])),
@@ -128,11 +128,11 @@ def send_due(ctx: Context) -> Outcome:
             if _quiet(found):  # supervisors want signal: a day with nothing in it sends nothing
                 continue
             text = render(ctx, found)
-            chart = _chart(uow, ctx, found, last) if any(p.platform in PHOTO_PLATFORMS for p in missing) else None
+            chart = _chart(uow, ctx, found, last) if any(capabilities(p.platform).photos for p in missing) else None
             for person in missing:
                 chat = ChatRef(person.platform, person.user_id)
                 sends = [(keys[person.id], Send(chat, text, shows_numbers=True))]
-                if chart is not None and person.platform in PHOTO_PLATFORMS:
+                if chart is not None and capabilities(person.platform).photos:
                     sends.append((f"{keys[person.id]}:chart", Send(chat, chart[0], shows_numbers=True, photo=chart[1])))
                 for key, send in sends:
                     row = to_row(send, now)

@@ -171,13 +171,18 @@ class PhaseReport:
     subscribers_sent: int = 0
     subscribers_pending: int = 0
     subscribers_failed: int = 0
+    # WeCom groups: a 群发 task reaches a group only when its owner confirms it; what WeCom reports per group
+    # (waiting | sent | over_quota | failed), read back by the WeCom channel.
+    owner_confirmed: dict[str, int] = field(default_factory=dict)
 
 
 def delivery_report(uow: UnitOfWork, notice_id: int) -> list[PhaseReport]:
     """Per phase: groups reached, still pending, failed and why; subscribers' private chats apart."""
     titles = {group.chat_id: group.title for group in uow.groups.all()}
     reports = []
-    for phase in uow.notices.phases(notice_id):
+    phases = uow.notices.phases(notice_id)
+    confirmed = uow.wecom.phase_states([phase.id for phase in phases if phase.id is not None])
+    for phase in phases:
         rows: list[OutboxMessage] = []
         private: list[OutboxMessage] = []
         for row in uow.notices.outbox_rows(phase.id or 0):
@@ -187,7 +192,8 @@ def delivery_report(uow: UnitOfWork, notice_id: int) -> list[PhaseReport]:
         private_sent = sum(row.sent_at is not None for row in private)
         private_failed = sum(row.failed_at is not None for row in private)
         reports.append(PhaseReport(phase, sent, len(rows) - sent - len(failed), failed, private_sent,
-                                   len(private) - private_sent - private_failed, private_failed))
+                                   len(private) - private_sent - private_failed, private_failed,
+                                   dict(confirmed.get(phase.id or 0, {}))))
     return reports
 
 

@@ -8,6 +8,10 @@
 - A customer's phone, ID or bank card number, or contact id, is deleted with a note on sharing it
   privately; the appeal in the same message still becomes a ticket.
 Staff are never acted on; their hits are recorded. Every hit is a risk event.
+
+Where the platform cannot delete or mute (WeCom customer groups, see handlers/channels.py), nothing is
+pretended: the event is recorded as `owner_asked`, the group's owner gets a task to deal with it, and the
+group hears nothing from the bot.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from handlers import risk_alerts
+from handlers.channels import capabilities
 from handlers.context import Context, RiskPolicy
 from handlers.privacy import mask_text
 from handlers.types import Button, ChatRef, Delete, Incoming, Outcome, Restrict, Send
@@ -42,7 +47,10 @@ def screen(uow: UnitOfWork, ctx: Context, incoming: Incoming, hits: list[Hit], g
         _block(uow, ctx, incoming, worst, group, outcome)
         return True
     leaks = [h for h in hits if h.category in LEAKS]
-    if leaks:
+    if leaks and not capabilities(incoming.chat.platform).deletes_messages:
+        event = _record(uow, ctx, incoming, leaks[0], "owner_asked")
+        outcome.actions += _owner_task(uow, ctx, incoming, event, group)
+    elif leaks:
         _record(uow, ctx, incoming, leaks[0], "deleted")
         name = incoming.sender.display_name
         outcome.actions += [Delete(incoming.chat, incoming.message_id),
@@ -80,6 +88,12 @@ def raid_alert(uow: UnitOfWork, ctx: Context, group: ChatGroup, joins: int) -> l
 
 def _block(uow: UnitOfWork, ctx: Context, incoming: Incoming, hit: Hit, group: ChatGroup,
            outcome: Outcome) -> None:
+    if not capabilities(incoming.chat.platform).deletes_messages:
+        event = _record(uow, ctx, incoming, hit, "owner_asked")
+        outcome.actions += _owner_task(uow, ctx, incoming, event, group)
+        _alert(uow, ctx, incoming, event, group, outcome, review=False)
+        outcome.actions += risk_alerts.on_block(uow, ctx, event, group, restricted=False)
+        return
     event = _record(uow, ctx, incoming, hit, "deleted")
     name = incoming.sender.display_name
     outcome.actions += [Delete(incoming.chat, incoming.message_id),
@@ -89,6 +103,23 @@ def _block(uow: UnitOfWork, ctx: Context, incoming: Incoming, hit: Hit, group: C
     outcome.actions += consequences
     restricted = any(isinstance(action, Restrict) for action in consequences)
     outcome.actions += risk_alerts.on_block(uow, ctx, event, group, restricted=restricted)
+
+
+def _owner_task(uow: UnitOfWork, ctx: Context, incoming: Incoming, event: RiskEvent,
+                group: ChatGroup) -> list[Send]:
+    """The group's owner (else its manager) is asked to act, since the bot cannot; with the strike count, so
+    they can tell a slip from a repeat offender."""
+    owner = group.owner_user_id
+    if owner is None and group.manager_id is not None:
+        manager = uow.staff.get(group.manager_id)
+        owner = manager.user_id if manager is not None and manager.platform == group.platform else None
+    if owner is None:
+        return []  # recorded; the manager's alert and the dashboard's review queue show it
+    since = ctx.clock() - policy_for(ctx, group).window
+    strikes = uow.risk.strikes(incoming.chat.platform, incoming.chat.chat_id, incoming.sender.user_id, since)
+    text = ctx.texts("risk.owner_task", group=group.title or group.chat_id, name=incoming.sender.display_name,
+                     category=risk_alerts.category_name(ctx, event.category), excerpt=event.excerpt[:200], strikes=strikes)
+    return [Send(ChatRef(group.platform, owner), text)]
 
 
 def policy_for(ctx: Context, group: ChatGroup | None) -> RiskPolicy:

@@ -36,7 +36,8 @@ def on_block(uow: UnitOfWork, ctx: Context, event: RiskEvent, group: ChatGroup, 
         return []
     t = ctx.texts
     minutes = int(ctx.risk_alert_gap / timedelta(minutes=1))
-    text = t("risk.supervisor", group=group.title or group.chat_id, name=event.sender_name or event.sender_user_id,
+    key = "risk.supervisor_owner" if event.action == "owner_asked" else "risk.supervisor"
+    text = t(key, group=group.title or group.chat_id, name=event.sender_name or event.sender_user_id,
              category=category_name(ctx, event.category),
              restricted=t("risk.supervisor_restricted") if restricted else "", excerpt=event.excerpt[:200],
              later=t("risk.supervisor_later", minutes=minutes) if minutes else "").rstrip()

@@ -10,6 +10,7 @@ import logging
 
 from handlers import buttons
 from handlers.appeals import handle_group_message
+from handlers.channels import capabilities
 from handlers.commands.base import Command, CommandCall, ParsedCommand, Refusal, UsageError, parse_command
 from handlers.commands.table import BY_NAME
 from handlers.context import Context
@@ -110,7 +111,8 @@ def member_changed(event: MemberChange, ctx: Context, welcome: bool = True) -> O
             current.left_at = event.at
             uow.groups.add_member(current)
         outcome = Outcome()
-        if newly_joined and welcome:
+        # No welcome where a group post needs its owner's confirmation (WeCom): a task per join is noise.
+        if newly_joined and welcome and capabilities(event.chat.platform).posts_to_groups:
             outcome.actions.append(Send(event.chat, ctx.texts("cmd.out.welcome", name=event.user.display_name)))
         if newly_joined and ctx.behaviour.join(event.chat.chat_id, event.at):
             outcome.actions += raid_alert(uow, ctx, group, ctx.behaviour.limits.raid_joins)
@@ -127,7 +129,8 @@ def bot_membership(event: BotMembership, ctx: Context) -> Outcome:
         group.active, group.updated_at = event.present, event.at
         uow.groups.save(group)
         outcome = Outcome()
-        if event.present and not was_present:  # a repeated "added" event does not greet twice
+        greets = capabilities(event.chat.platform).posts_to_groups
+        if event.present and not was_present and greets:  # a repeated "added" event does not greet twice
             outcome.actions.append(Send(event.chat, ctx.texts("cmd.out.bot_joined", station=ctx.station_name)))
         queue(uow, outcome, ctx.clock())
         uow.commit()

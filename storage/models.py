@@ -59,6 +59,9 @@ class ChatGroup(SQLModel, table=True):
     risk_restrict_minutes: int | None = None
     # Managers' labels (e.g. 小区, 商户, 农业) that announcements can target.
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
+    # WeCom customer groups belong to a staff member (群主): the only one who can post into the group, so
+    # replies and notices for it go to them as tasks. None on Telegram.
+    owner_user_id: str | None = Field(default=None, max_length=64)
     created_at: datetime
     updated_at: datetime
 
@@ -412,3 +415,69 @@ class LoginLink(SQLModel, table=True):
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None = None
+
+
+class WecomCallback(SQLModel, table=True):
+    """A verified, decrypted WeCom callback, stored before it is acknowledged and handled after.
+
+    `key` deduplicates WeCom's retries (3 of them) and repeated events: the message id when there is one,
+    otherwise a hash of the decrypted body. A row not yet processed (a crash after the acknowledgement) is
+    handled at the next start or sweep."""
+
+    __tablename__ = "wecom_callback"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=100, unique=True)
+    kind: str = Field(max_length=40)  # text | change_external_chat | kf_msg_or_event | template_card_event …
+    payload: str  # the decrypted XML
+    received_at: datetime
+    processed_at: datetime | None = Field(default=None, index=True)
+    attempts: int = 0
+    error: str = ""
+
+
+class WecomGroupMessage(SQLModel, table=True):
+    """One 群发 task (externalcontact/add_msg_template, chat_type=group): a text an owner must confirm."""
+
+    __tablename__ = "wecom_group_message"
+    id: int | None = Field(default=None, primary_key=True)
+    msgid: str = Field(max_length=100, unique=True)
+    sender: str = Field(max_length=64)  # the owner who confirms it
+    notice_phase_id: int | None = Field(default=None, foreign_key="notice_phase.id", index=True)
+    created_at: datetime
+    reminded_at: datetime | None = None
+    checked_at: datetime | None = None
+    done_at: datetime | None = Field(default=None, index=True)  # every group answered, or gave up
+
+
+class WecomGroupTarget(SQLModel, table=True):
+    """One group of a 群发 task and what WeCom reports for it."""
+
+    __tablename__ = "wecom_group_target"
+    id: int | None = Field(default=None, primary_key=True)
+    group_message_id: int = Field(foreign_key="wecom_group_message.id", index=True)
+    chat_id: str = Field(max_length=64, index=True)
+    outbox_id: int | None = Field(default=None, foreign_key="outbox_message.id")
+    status: str = Field(default="waiting", max_length=20)  # waiting | sent | over_quota | failed
+    created_at: datetime
+    sent_at: datetime | None = None
+
+
+class WecomKfChat(SQLModel, table=True):
+    """A customer talking to a 微信客服 account: replies are allowed for 48 hours after their last message,
+    at most 5 of them."""
+
+    __tablename__ = "wecom_kf_chat"
+    id: int | None = Field(default=None, primary_key=True)
+    external_userid: str = Field(max_length=64, unique=True)
+    open_kfid: str = Field(max_length=64)
+    last_customer_at: datetime
+    replies_since: int = 0
+
+
+class WecomState(SQLModel, table=True):
+    """Small pieces of channel state that must survive a restart (e.g. the kf/sync_msg cursor)."""
+
+    __tablename__ = "wecom_state"
+    key: str = Field(primary_key=True, max_length=100)
+    value: str = ""
+    updated_at: datetime

@@ -445,7 +445,7 @@ class RiskEvents(_Repo):
             select(func.count()).select_from(RiskEvent)
             .where(RiskEvent.platform == platform, RiskEvent.chat_id == chat_id)
             .where(RiskEvent.sender_user_id == user_id, RiskEvent.at >= since)
-            .where(col(RiskEvent.action).in_(("deleted", "warned")))
+            .where(col(RiskEvent.action).in_(("deleted", "warned", "owner_asked")))
         ).one())
 
     def recent(self, limit: int = 100) -> Sequence[RiskEvent]:
@@ -453,8 +453,10 @@ class RiskEvents(_Repo):
 
     def blocked(self, since: datetime, until: datetime, *, platform: str | None = None,
                 chat_id: str | None = None) -> Sequence[RiskEvent]:
-        """Block-level hits acted on (the message deleted) in [since, until), oldest first."""
-        query = (select(RiskEvent).where(RiskEvent.level == "block", RiskEvent.action == "deleted")
+        """Block-level hits acted on (the message deleted, or its group's owner asked to) in [since, until),
+        oldest first."""
+        query = (select(RiskEvent).where(RiskEvent.level == "block")
+                 .where(col(RiskEvent.action).in_(("deleted", "owner_asked")))
                  .where(RiskEvent.at >= since, RiskEvent.at < until))
         if platform is not None and chat_id is not None:
             query = query.where(RiskEvent.platform == platform, RiskEvent.chat_id == chat_id)

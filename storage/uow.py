@@ -24,6 +24,7 @@ from storage.repositories import (
     Surveys,
     Tickets,
 )
+from storage.wecom_repository import WecomRecords
 
 __all__ = ["IntegrityError", "UnitOfWork"]
 
@@ -50,6 +51,7 @@ class UnitOfWork:
         self.notices = Notices(self.session)
         self.subscriptions = Subscriptions(self.session)
         self.digest = DigestQueries(self.session)
+        self.wecom = WecomRecords(self.session)
         return self
 
     def __exit__(

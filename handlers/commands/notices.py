@@ -389,6 +389,9 @@ def _state(ctx: Context, report: core.PhaseReport) -> str:
         if report.subscribers_sent or report.subscribers_pending or report.subscribers_failed:
             state += texts("notice.out.state_subscribers", sent=report.subscribers_sent,
                            pending=report.subscribers_pending, failed=report.subscribers_failed)
+        if report.owner_confirmed:
+            counts = {name: report.owner_confirmed.get(name, 0) for name in ("sent", "waiting", "over_quota", "failed")}
+            state += "\n" + texts("wecom.report_line", **counts)
         return state
     if phase.status == "skipped":
         return texts("notice.out.state_skipped", at=texts.at(phase.fired_at or phase.due_at), note=phase.note)
