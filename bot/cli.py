@@ -7,7 +7,17 @@ import sys
 
 import typer
 
-from bot import cli_customers, cli_db, cli_notices, cli_report, cli_service, cli_sla, cli_staff, cli_tickets
+from bot import (
+    cli_customers,
+    cli_db,
+    cli_notices,
+    cli_report,
+    cli_service,
+    cli_sla,
+    cli_staff,
+    cli_tickets,
+    cli_wecom,
+)
 from bot.cli_common import fail_cleanly
 
 app = typer.Typer(help="gridbot: the digital assistant (数字助手) of a power supply station.",
@@ -19,6 +29,7 @@ app.add_typer(cli_notices.app, name="notices")
 app.add_typer(cli_customers.app, name="customers")
 app.add_typer(cli_sla.app, name="sla")
 app.add_typer(cli_report.app, name="report")
+app.add_typer(cli_wecom.app, name="wecom")
 app.registered_commands += cli_service.app.registered_commands
 
 

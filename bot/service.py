@@ -1,4 +1,4 @@
-"""`gridbot run`: the long-running service (Telegram channel + HTTP listener), optionally on the sandbox."""
+"""`gridbot run`: the long-running service (Telegram and/or WeCom, HTTP listener), optionally on the sandbox."""
 
 from __future__ import annotations
 
@@ -19,10 +19,12 @@ from starlette.routing import BaseRoute, Mount
 from bot import telegram_convert
 from bot.bootstrap import build_app
 from bot.ops import Probe, database_probe, ops_routes, sync_probe
+from bot.outbox_claims import Claims
 from bot.sandbox import SandboxClient, SandboxServer
 from bot.telegram_channel import TelegramChannel
-from bot.telegram_delivery import Claims
 from bot.web.app import Board
+from bot.wecom_channel import WecomChannel
+from bot.wecom_sandbox_link import WecomSandbox, point_callbacks, start_wecom_sandbox
 from bot.workers import DatabaseWorkers
 from config.settings import Settings, SettingsError
 from handlers.commands import web_login
@@ -41,32 +43,76 @@ SANDBOX_BOT_USERNAME = "gridbot_sandbox_bot"
 class Running:
     """What a started service exposes to its caller (the demo and the tests drive it through this)."""
 
-    channel: TelegramChannel
+    telegram: TelegramChannel | None
     http_port: int
     sandbox_url: str | None
     leadership: Leadership | None = None
     board: Board | None = None  # the dashboard (工作看板), unless GRIDBOT_WEB__ENABLED=false
+    wecom: WecomChannel | None = None
+    wecom_sandbox: WecomSandbox | None = None
+
+    @property
+    def channel(self) -> TelegramChannel:
+        """The Telegram channel (the sandbox always has one)."""
+        if self.telegram is None:
+            raise RuntimeError("Telegram is not configured in this service")
+        return self.telegram
 
     @property
     def dashboard_url(self) -> str | None:
         return self.board.base_url if self.board is not None else None
 
 
-def http_app(channel: TelegramChannel, board: Board | None = None, ops: Sequence[BaseRoute] = ()) -> Starlette:
-    """One ASGI app: /healthz, /readyz, /metrics, the Telegram webhook, and the dashboard on every other path
-    (mounted last, because it takes whatever the others leave)."""
-    routes: list[BaseRoute] = [*ops, *channel.routes()]
+class Channels:
+    """The channels this process serves; outbox rows go to the channel of their platform, and rows of a
+    platform not served here stay pending for a process that serves it."""
+
+    def __init__(self, telegram: TelegramChannel | None, wecom: WecomChannel | None) -> None:
+        self.telegram, self.wecom = telegram, wecom
+
+    def deliver(self, queued: Sequence[Queued]) -> None:
+        if self.telegram is not None:
+            self.telegram.adapter.delivery.execute(
+                [q for q in queued if q.action.chat.platform == telegram_convert.PLATFORM])
+        if self.wecom is not None:
+            self.wecom.deliver([q for q in queued if q.action.chat.platform == "wecom"])
+
+    def routes(self) -> list[BaseRoute]:
+        return [*(self.telegram.routes() if self.telegram else []), *(self.wecom.routes() if self.wecom else [])]
+
+    async def start(self) -> None:
+        if self.telegram is not None:
+            await self.telegram.start()
+        if self.wecom is not None:
+            await self.wecom.start()
+
+    async def stop(self) -> None:
+        if self.wecom is not None:
+            await self.wecom.stop()
+        if self.telegram is not None:
+            await self.telegram.stop()
+
+
+def http_app(channels: Channels | TelegramChannel, board: Board | None = None,
+             ops: Sequence[BaseRoute] = ()) -> Starlette:
+    """One ASGI app: /healthz, /readyz, /metrics, the Telegram webhook, the WeCom callback, and the dashboard on
+    every other path (mounted last, because it takes whatever the others leave)."""
+    routes: list[BaseRoute] = [*ops, *channels.routes()]
     if board is not None:
         routes.append(Mount("", app=board.app))
     return Starlette(routes=routes)
 
 
-def _probes(engine: Engine, channel: TelegramChannel, leadership: Leadership) -> list[Probe]:
+def _probes(engine: Engine, channels: Channels, leadership: Leadership) -> list[Probe]:
     def scheduler() -> tuple[bool, str]:
         return leadership.leading, "leader" if leadership.leading else "follower"
 
-    return [database_probe(engine), sync_probe("telegram", channel.connection),
-            sync_probe("scheduler", scheduler, required=False)]
+    probes = [database_probe(engine)]
+    if channels.telegram is not None:
+        probes.append(sync_probe("telegram", channels.telegram.connection))
+    if channels.wecom is not None:
+        probes.append(sync_probe("wecom", channels.wecom.connection))
+    return [*probes, sync_probe("scheduler", scheduler, required=False)]
 
 
 def public_base(settings: Settings, port: int) -> str:
@@ -90,21 +136,28 @@ async def serve(settings: Settings, *, sandbox: bool = False, sandbox_port: int 
                 stop: asyncio.Event | None = None) -> None:
     """Run until SIGTERM/SIGINT (or `stop` is set), then shut down gracefully."""
     app = build_app(settings)
-    sandbox_server, sandbox_url = None, None
+    sandbox_server, sandbox_url, wecom_sandbox = None, None, None
     if sandbox:
         sandbox_server, sandbox_url = await start_sandbox(sandbox_port)
-        token, base_url = SANDBOX_TOKEN, f"{sandbox_url}/bot"
-    elif settings.telegram.token is None:
-        raise SettingsError("GRIDBOT_TELEGRAM__TOKEN: expected the bot token from BotFather "
-                            "(or try `gridbot run --sandbox`)")
+        token: str | None = SANDBOX_TOKEN
+        base_url = f"{sandbox_url}/bot"
+        wecom_sandbox = WecomSandbox()
+        settings = settings.model_copy(update={"wecom": await start_wecom_sandbox(wecom_sandbox, settings.wecom)})
     else:
-        token, base_url = settings.telegram.token.get_secret_value(), settings.telegram.base_url
-    _check_webhook_settings(settings)
+        token = settings.telegram.token.get_secret_value() if settings.telegram.token else None
+        base_url = settings.telegram.base_url
+        if token is None and not settings.wecom.corp_id:
+            raise SettingsError("GRIDBOT_TELEGRAM__TOKEN: expected the bot token from BotFather, or the WeCom "
+                                "settings (GRIDBOT_WECOM__CORP_ID …), or try `gridbot run --sandbox`")
+    if token is not None:
+        _check_webhook_settings(settings)
     workers = DatabaseWorkers.for_engine(app.engine)
     # On PostgreSQL other gridbot processes may dispatch from the same outbox; SQLite has this one only.
     claims = Claims(shared=app.engine.dialect.name == "postgresql")
-    channel = TelegramChannel(app.ctx, token, base_url, settings.telegram, workers, claims=claims)
-    deliver = _telegram_only(channel)
+    channels = Channels(
+        TelegramChannel(app.ctx, token, base_url, settings.telegram, workers, claims=claims) if token else None,
+        WecomChannel(app.ctx, settings.wecom, workers, claims=claims) if settings.wecom.corp_id else None)
+    deliver = channels.deliver
     board = Board(app.ctx, settings.web, base_url="", language=settings.language, deliver=deliver,
                   run_in_db=workers.run) if settings.web.enabled else None
     sweeps = PeriodicSweeps(app.ctx, run_in_db=workers.run, deliver=deliver,
@@ -112,8 +165,8 @@ async def serve(settings: Settings, *, sandbox: bool = False, sandbox_port: int 
     notices = NoticeScheduler(app.ctx, app.engine, run_in_db=workers.run, deliver=deliver,
                               reconcile_seconds=settings.escalation.sweep_seconds)
     leadership = _leadership(app.engine, sweeps, notices)
-    ops = ops_routes(app.engine, _probes(app.engine, channel, leadership))
-    server = _EmbeddedUvicorn(uvicorn.Config(http_app(channel, board, ops), host=settings.http.host,
+    ops = ops_routes(app.engine, _probes(app.engine, channels, leadership))
+    server = _EmbeddedUvicorn(uvicorn.Config(http_app(channels, board, ops), host=settings.http.host,
                                              port=settings.http.port, log_level="warning", lifespan="off",
                                              access_log=False))
     stop = stop or asyncio.Event()
@@ -131,7 +184,9 @@ async def serve(settings: Settings, *, sandbox: bool = False, sandbox_port: int 
             board.base_url = public_base(settings, port)
             web_login.enable(app.ctx, web_login.LinkPolicy(board.base_url,
                                                            timedelta(minutes=settings.web.login_link_minutes)))
-        await channel.start()
+        if wecom_sandbox is not None:  # the fake WeCom calls our callback endpoint, as WeCom would
+            await point_callbacks(wecom_sandbox, f"http://127.0.0.1:{port}{settings.wecom.callback_path}")
+        await channels.start()
         # After the channel, so what the first sweep or phase queues is delivered at once. Only the leader
         # among the processes on this database runs the sweeps and the notice phases; the others wait for it.
         await leadership.start()
@@ -139,16 +194,19 @@ async def serve(settings: Settings, *, sandbox: bool = False, sandbox_port: int 
         # passes, which otherwise pause the loop for tens of milliseconds (bench/pipeline.py p99).
         gc.freeze()
         if on_ready is not None:
-            await on_ready(Running(channel, port, sandbox_url, leadership, board))
+            await on_ready(Running(channels.telegram, port, sandbox_url, leadership, board, channels.wecom,
+                                   wecom_sandbox))
         await stop.wait()
     finally:
         log.info("shutting down")
         await leadership.stop()  # first: no new alerts or notices while the channel drains what is queued
-        await channel.stop()
+        await channels.stop()
         server.should_exit = True
         await http_task
         if sandbox_server is not None:
             await sandbox_server.stop()
+        if wecom_sandbox is not None:
+            await wecom_sandbox.stop()
         workers.shutdown()
         app.engine.dispose()
 
@@ -163,15 +221,6 @@ def _leadership(engine: Engine, sweeps: PeriodicSweeps, notices: NoticeScheduler
         await notices.shutdown()
 
     return Leadership(LeaderLock(engine), on_acquired=lead, on_lost=step_down)
-
-
-def _telegram_only(channel: TelegramChannel) -> Callable[[Sequence[Queued]], None]:
-    """Alerts for chats of other platforms stay pending in the outbox for their own channel."""
-
-    def deliver(queued: Sequence[Queued]) -> None:
-        channel.adapter.delivery.execute([q for q in queued if q.action.chat.platform == telegram_convert.PLATFORM])
-
-    return deliver
 
 
 class _EmbeddedUvicorn(uvicorn.Server):

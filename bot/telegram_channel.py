@@ -10,9 +10,9 @@ import time
 from starlette.routing import Route
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.outbox_claims import Claims
 from bot.rate_limiter import TelegramRateLimiter
 from bot.telegram_adapter import TelegramAdapter
-from bot.outbox_claims import Claims
 from bot.telegram_ingress import ALLOWED_UPDATES, Poller, UpdateProcessor, replay_parked
 from bot.telegram_webhook import webhook_route
 from bot.workers import DatabaseWorkers

@@ -118,7 +118,8 @@ def _owner_task(uow: UnitOfWork, ctx: Context, incoming: Incoming, event: RiskEv
     since = ctx.clock() - policy_for(ctx, group).window
     strikes = uow.risk.strikes(incoming.chat.platform, incoming.chat.chat_id, incoming.sender.user_id, since)
     text = ctx.texts("risk.owner_task", group=group.title or group.chat_id, name=incoming.sender.display_name,
-                     category=risk_alerts.category_name(ctx, event.category), excerpt=event.excerpt[:200], strikes=strikes)
+                     category=risk_alerts.category_name(ctx, event.category), excerpt=event.excerpt[:200],
+                     strikes=strikes)
     return [Send(ChatRef(group.platform, owner), text)]
 
 

@@ -17,10 +17,11 @@ AREA_TYPES = ("city", "rural", "remote")
 
 
 def bind(call: CommandCall) -> list[Action]:
+    """/bind AREA [TYPE] [MANAGER] in the group; in a private chat /bind GROUP AREA …, for platforms where the
+    bot hears no group text (WeCom customer groups)."""
     incoming = call.incoming
-    if incoming.chat_type is not ChatType.GROUP:
-        raise Refusal(call.t("cmd.group_only", command="/bind"))
-    parts = call.args.split()
+    group, args = _named_or_this_group(call, "/bind")
+    parts = args.split()
     if not parts or len(parts) > 3 or (len(parts) >= 2 and parts[1] not in AREA_TYPES):
         raise UsageError
     manager = call.staff
@@ -33,7 +34,6 @@ def bind(call: CommandCall) -> list[Action]:
     station = call.uow.stations.get_or_create(call.ctx.station_name)
     assert station.id is not None
     area = call.uow.stations.area(station.id, parts[0], parts[1] if len(parts) >= 2 else None)
-    group = call.uow.groups.ensure(incoming.chat.platform, incoming.chat.chat_id, incoming.chat_title, now)
     group.area_id, group.manager_id, group.active, group.updated_at = area.id, manager.id, True, now
     call.uow.groups.save(group)
     area_type = call.t(f"area_type.{area.area_type}")
@@ -119,6 +119,23 @@ def _this_group(call: CommandCall, command: str) -> ChatGroup:
                                   call.ctx.clock())
 
 
+def _named_or_this_group(call: CommandCall, command: str) -> tuple[ChatGroup, str]:
+    """In a group: that group and all the arguments. In a private chat: the group the first argument names
+    (its exact title or chat id, on the sender's platform) and the rest."""
+    if call.incoming.chat_type is ChatType.GROUP:
+        return _this_group(call, command), call.args
+    name, _, rest = call.args.strip().partition(" ")
+    if not name:
+        raise UsageError
+    platform = call.incoming.chat.platform
+    found = [g for g in call.uow.groups.all() if g.platform == platform and g.active and name in (g.title, g.chat_id)]
+    if len(found) != 1:
+        known = "、".join(g.title or g.chat_id for g in call.uow.groups.all() if g.platform == platform and g.active)
+        raise Refusal(call.t("cmd.out.group_unknown" if not found else "cmd.out.group_ambiguous",
+                             name=name, groups=known[:300] or "-"))
+    return found[0], rest
+
+
 def risk(call: CommandCall) -> list[Action]:
     """/risk [on|off|warn N|mute MINUTES]: this group's risk policy, shown or changed."""
     group = _this_group(call, "/risk")
@@ -143,10 +160,11 @@ MAX_TAGS = 10
 
 
 def tag(call: CommandCall) -> list[Action]:
-    """/tag [TAG…] [-TAG…]: this group's tags, which announcements can target (/notice announcement #TAG …)."""
-    group = _this_group(call, "/tag")
+    """/tag [TAG…] [-TAG…]: this group's tags, which announcements can target (/notice announcement #TAG …);
+    in a private chat /tag GROUP [TAG…]."""
+    group, args = _named_or_this_group(call, "/tag")
     tags = list(group.tags)
-    for word in call.args.split():
+    for word in args.split():
         removing = word[0] in "-－"
         name = clean_tag(word[1:] if removing else word)
         if not name:

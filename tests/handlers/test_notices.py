@@ -493,7 +493,10 @@ def test_tags_are_set_and_removed_in_the_group_and_explained_when_wrong(groups: 
     assert tag("小区 #商户 小区").startswith("本群标签：#小区、#商户。")
     assert tag("-商户").startswith("本群标签：#小区。")
     assert tag("-").startswith("用法：/tag")
-    assert tag("小区", private=True) == "/tag 需要在客户群里使用。"
+    assert tag("小区", private=True).startswith("找不到名为「小区」的群")
+    assert "有多个群叫" in tag("阳光小区客户群 商户", private=True)  # two groups share that title
+    assert tag("-1003 商户", private=True).startswith("本群标签：#小区、#商户。")  # named by id from a private chat
+    assert tag("-商户").startswith("本群标签：#小区。")
     assert "最多 10 个标签" in tag(" ".join(f"t{n}" for n in range(10)))
     with groups.uow() as uow:
         group = uow.groups.find(THIRD.platform, THIRD.chat_id)
