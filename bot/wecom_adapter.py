@@ -230,7 +230,7 @@ class WecomAdapter:
         if text.get("menu_id"):  # a click in a menu message we sent (e.g. the satisfaction survey)
             await self._press(ButtonPress(chat, user, str(text["menu_id"]), str(message["msgid"])))
             return
-        incoming = Incoming(chat, user, str(text.get("content", "")), str(message["msgid"]), at, ChatType.PRIVATE)
+        incoming = Incoming(chat, user, str(text.get("content", "")), str(message["msgid"])[:64], at, ChatType.SERVICE)
         await self._run_core(lambda: router.handle(incoming, self.core))
 
     async def _archived(self, record: dict[str, Any]) -> None:

@@ -62,7 +62,7 @@ class WecomSettings(BaseModel):
     robot_per_minute: int = Field(default=20, ge=1)
     group_broadcasts_per_month: int = Field(default=0, ge=0)
     # Owners who have not confirmed a notice's 群发 this long after it was created are reminded (once).
-    remind_after_minutes: int = Field(default=30, ge=1)
+    remind_after_minutes: int = Field(default=30, ge=0)
     max_callback_bytes: int = Field(default=64 * 1024, ge=1024)
 
     @property

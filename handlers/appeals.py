@@ -17,8 +17,8 @@ from handlers.outbox import queue
 from handlers.privacy import mask_text
 from handlers.risk import screen
 from handlers.tickets import open_ticket, remember_contact
-from handlers.types import ChatRef, Incoming, Kind, Outcome, Send
-from storage.models import InboundMessage, Ticket, TicketEvent
+from handlers.types import ChatRef, ChatType, Incoming, Kind, Outcome, Send
+from storage.models import ChatGroup, InboundMessage, Ticket, TicketEvent
 from storage.uow import IntegrityError, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def handle_group_message(incoming: Incoming, ctx: Context) -> Outcome:
         except IntegrityError:
             log.info("duplicate message %s/%s ignored", incoming.chat.chat_id, incoming.message_id)
             return Outcome(duplicate=True)
-        group = uow.groups.ensure(incoming.chat.platform, incoming.chat.chat_id, incoming.chat_title, now)
+        group = _group_of(uow, incoming, now)
         staff = uow.staff.find(incoming.sender.platform, incoming.sender.user_id)
         outcome = Outcome(kind=verdict.kind)
         removed = bool(hits) and screen(uow, ctx, incoming, hits, group, staff, outcome)
@@ -84,9 +84,25 @@ def _expected_words(incoming: Incoming, ctx: Context, now: datetime) -> bool:
     return until is not None and now <= until
 
 
-def _chat(incoming: Incoming, ctx: Context, now: datetime) -> Outcome:
-    """Ordinary chat changes nothing but the group's record (created on its first message)."""
+def _group_of(uow: UnitOfWork, incoming: Incoming, now: datetime) -> ChatGroup:
+    """The group's record; a service chat has none (it is no group: notices never go there), so its risk policy
+    is the station's, on an unsaved stand-in."""
     chat = incoming.chat
+    if incoming.chat_type is ChatType.SERVICE:
+        return ChatGroup(platform=chat.platform, chat_id=chat.chat_id, title=incoming.chat_title, created_at=now,
+                         updated_at=now)
+    return uow.groups.ensure(chat.platform, chat.chat_id, incoming.chat_title, now)
+
+
+def _chat(incoming: Incoming, ctx: Context, now: datetime) -> Outcome:
+    """Ordinary chat changes nothing but the group's record (created on its first message); in a service chat
+    the customer is told how to ask, since nobody else will answer there."""
+    chat = incoming.chat
+    if incoming.chat_type is ChatType.SERVICE:
+        with ctx.uow() as uow:
+            outcome = queue(uow, Outcome(actions=[Send(chat, ctx.texts("cmd.service_hint"))]), now)
+            uow.commit()
+        return outcome
     key = (chat.platform, chat.chat_id, incoming.chat_title)
     if key not in ctx.known_groups:
         with ctx.uow() as uow:

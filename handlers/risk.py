@@ -164,8 +164,8 @@ def _alert(uow: UnitOfWork, ctx: Context, incoming: Incoming, event: RiskEvent, 
         text = texts("risk.alert", action=texts(f"risk.action.{event.action}"), **values)
         outcome.actions.append(Send(ChatRef(manager.platform, manager.user_id), text))
         return
-    buttons = ((Button(texts("risk.button_delete"), f"risk:{event.id}:delete"),
-                Button(texts("risk.button_warn"), f"risk:{event.id}:warn"),
-                Button(texts("risk.button_dismiss"), f"risk:{event.id}:dismiss")),)
+    choices = [("delete", "risk.button_delete")] if capabilities(group.platform).deletes_messages else []
+    choices += [("warn", "risk.button_warn"), ("dismiss", "risk.button_dismiss")]
+    buttons = (tuple(Button(texts(label), f"risk:{event.id}:{choice}") for choice, label in choices),)
     outcome.actions.append(Send(ChatRef(manager.platform, manager.user_id), texts("risk.review", **values),
                                 buttons=buttons))

@@ -40,9 +40,12 @@ def handle(incoming: Incoming, ctx: Context) -> Outcome:
     command = parse_command(incoming.text, ctx.bot_username)
     if command is not None:
         return run_command(incoming, command, ctx)
-    if incoming.chat_type is ChatType.GROUP:
+    if incoming.chat_type in (ChatType.GROUP, ChatType.SERVICE):
         return handle_group_message(incoming, ctx)
-    return Outcome(actions=[Send(incoming.chat, ctx.texts("cmd.private_hint"))])
+    with ctx.uow() as uow:  # through the outbox, like every reply (the edge sends only what was queued)
+        outcome = queue(uow, Outcome(actions=[Send(incoming.chat, ctx.texts("cmd.private_hint"))]), ctx.clock())
+        uow.commit()
+    return outcome
 
 
 def run_command(incoming: Incoming, parsed: ParsedCommand, ctx: Context) -> Outcome:

@@ -39,6 +39,8 @@ class Role(StrEnum):
 class ChatType(StrEnum):
     GROUP = "group"
     PRIVATE = "private"
+    # A customer's 1:1 chat with the station's service account (WeCom 微信客服): appeals as in a group.
+    SERVICE = "service"
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,30 +4,34 @@ Point the real wechatpy client at it with ``API_BASE_URL = f"{base_url}/cgi-bin/
 ``{base_url}/cgi-bin/gettoken``: wechatpy hard-codes qyapi.weixin.qq.com there). Every answer is HTTP 200
 JSON with ``errcode``/``errmsg`` like WeCom's, except injected HTTP faults and unknown paths (404).
 Order of checks per call: count it, injected fault, JSON body, access_token, then the method itself.
-The served methods and their errcodes are in bot.sandbox.wecom_ops; the control routes in
-bot.sandbox.wecom_control.
+The served methods and their errcodes are in bot.sandbox.wecom_ops; the control routes and their answers
+in bot.sandbox.wecom_control (served here: each handler's queued callbacks are pushed, by
+``deliver_pending``, before its answer returns).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any
 
 import httpx
 import uvicorn
 from starlette.applications import Starlette
+from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.sandbox import wecom_control
 from bot.sandbox.wecom_ops import METHODS
+from bot.sandbox.wecom_records import CallbackRecord
 from bot.sandbox.wecom_world import WecomError, World
 
 JSON = dict[str, Any]
@@ -77,8 +81,60 @@ async def cgi(request: Request) -> Response:
     return _answer(world, path, 0, "ok", data)
 
 
+async def deliver_pending(state: State) -> list[CallbackRecord]:
+    """Push every queued callback to the target (skipping dropped ones); records what each delivery got."""
+    world: World = state.world
+    records = world.take_pending()
+    for record in records:
+        if record.dropped:
+            continue
+        if world.callback is None:
+            record.note = "no callback target"
+            continue
+        async with wecom_control.pusher(state, world.callback) as pusher:  # closes its own httpx client only
+            deliveries = await pusher.push(record.xml, repeat=record.repeat)
+        record.deliveries, record.note = [d.view() for d in deliveries], "delivered"
+    return records
+
+
+def _fail(code: int, description: str) -> Response:
+    return JSONResponse({"ok": False, "error_code": code, "description": description}, status_code=code)
+
+
+def _endpoint(handler: wecom_control.Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        state: State = request.app.state
+        args = wecom_control.Args(request.query_params)
+        try:
+            raw = await request.body()
+            data = json.loads(raw) if raw.strip() else {}
+            if not isinstance(data, dict):
+                raise ValueError("control request body must be a JSON object")
+            args.update(data)
+            args.update(request.path_params)
+            result = handler(state, args)
+            if inspect.isawaitable(result):
+                result = await result
+        except KeyError as exc:
+            state.world.take_pending()
+            return _fail(404, f"Not found: {exc.args[0] if exc.args else exc}")
+        except (TypeError, ValueError) as exc:
+            state.world.take_pending()
+            return _fail(400, f"Bad control request: {type(exc).__name__}: {exc}")
+        records = await deliver_pending(state)
+        if records and isinstance(result, dict):
+            result = {**result, "callbacks": [r.view() for r in records]}
+        return JSONResponse({"ok": True, "result": result})
+
+    return endpoint
+
+
+def control_routes() -> list[Route]:
+    return [Route("/control" + path, _endpoint(h), methods=[verb]) for verb, path, h in wecom_control.ROUTES]
+
+
 def build_app(world: World) -> Starlette:
-    routes = [Route("/cgi-bin/{path:path}", cgi, methods=["GET", "POST"]), *wecom_control.routes()]
+    routes = [Route("/cgi-bin/{path:path}", cgi, methods=["GET", "POST"]), *control_routes()]
     app = Starlette(routes=routes)
     app.state.world = world
     app.state.http = None  # the callback pusher's httpx client, opened by WecomSandbox.start

@@ -194,6 +194,12 @@ class WecomCallbacks:
         when = create_time or int(self.clock())
         return wecom_xml.app_text(self.corp_id, from_user, content, msg_id, int(self.agent_id), when)
 
+    def template_card_event(
+        self, from_user: str, key: str, task_id: str, response_code: str = "", create_time: int | None = None
+    ) -> str:
+        when, code = create_time or int(self.clock()), response_code or secrets.token_urlsafe(32)
+        return wecom_xml.template_card_event(self.corp_id, from_user, key, task_id, code, int(self.agent_id), when)
+
     def kf_msg_or_event(self, token: str, open_kfid: str, create_time: int | None = None) -> str:
         return wecom_xml.kf_msg_or_event(self.corp_id, token, open_kfid, create_time or int(self.clock()))
 

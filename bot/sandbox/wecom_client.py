@@ -157,8 +157,16 @@ class WecomSandboxClient:
         return await self._call("POST", "/staff_messages", body)
 
     async def app_messages(self, userid: str | None = None) -> list[JSON]:
-        """message/send calls: {msgid, agentid, touser, msgtype, content, payload, time, invaliduser, dropped}."""
+        """message/send calls: {msgid, agentid, touser, msgtype, content, payload, time, invaliduser, dropped}
+        (a template card's payload is the card: its task_id and button_list [{text, style, key}])."""
         return await self._call("GET", "/app_messages", query={"userid": userid})
+
+    async def press_card_button(self, userid: str, task_id: str, key: str, drop: bool = False, repeat: int = 1) -> JSON:
+        """``userid`` presses the button ``key`` of the template card ``task_id`` the app sent them: pushes
+        template_card_event; returns {userid, task_id, key, response_code, callbacks}. Refused (404/400) for
+        an unknown task_id, a card not sent to ``userid`` or a key not among its buttons."""
+        body = {"userid": userid, "task_id": task_id, "key": key, **_announce(drop, repeat)}
+        return await self._call("POST", "/cards/press", body)
 
     # --- 群发 ------------------------------------------------------------------------------------------
     async def templates(self) -> list[JSON]:
@@ -183,7 +191,18 @@ class WecomSandboxClient:
         body = {"open_kfid": open_kfid, "external_userid": external_userid, "content": content}
         return await self._call("POST", "/kf/messages", {**body, **_announce(drop, repeat)})
 
+    async def kf_menu_click(
+        self, open_kfid: str, external_userid: str, menu_id: str, drop: bool = False, repeat: int = 1
+    ) -> JSON:
+        """The customer taps the item ``menu_id`` of a menu (msgmenu) ``open_kfid`` sent them: a customer
+        message (text = the item's content, with menu_id) like kf_customer_message's; refused (400) when no
+        such menu item was sent to them on that account."""
+        body = {"open_kfid": open_kfid, "external_userid": external_userid, "menu_id": menu_id}
+        return await self._call("POST", "/kf/menu_clicks", {**body, **_announce(drop, repeat)})
+
     async def kf_sent(self, touser: str | None = None) -> list[JSON]:
+        """kf/send_msg calls: {msgid, open_kfid, touser, msgtype, content, time} (msgmenu: + head_content,
+        menu [{id, content}], tail_content)."""
         return await self._call("GET", "/kf/sent", query={"touser": touser})
 
     # --- robots -----------------------------------------------------------------------------------------

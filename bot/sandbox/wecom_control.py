@@ -4,7 +4,8 @@ Bodies are JSON objects (query parameters are merged in). Answers are ``{"ok": t
 ``{"ok": false, "error_code": 400|404, "description": "..."}``. Changes WeCom announces push the encrypted
 callback to the configured target before the answer returns; their result then carries ``callbacks``
 (one record per announcement: kind, xml, dropped, repeat, deliveries [{status, body, elapsed, error}],
-note). Options on those routes: ``drop`` (the callback is lost) and ``repeat`` (delivered N times).
+note). Options on those routes: ``drop`` (the callback is lost) and ``repeat`` (delivered N times). The HTTP
+side (parsing, errors, pushing the callbacks) is bot.sandbox.wecom_api's.
 
 World      GET /health · POST /reset · GET /state · GET|POST /corp {corp_id, secret, agent_id,
            app_msg_overflow: error|drop} · GET|POST /clock {advance: seconds}
@@ -14,10 +15,13 @@ Groups     POST /groups {owner, name, members?, notice?, chat_id?} · GET /group
            quit_scene?} · .../owner {userid} · .../name {name} · .../notice {notice} · .../dismiss ·
            .../cap {cap} (monthly 群发 cap)
 Messages   POST /staff_messages {userid, content} (app text callback) · GET /app_messages ?userid=
+           (template cards: msgtype template_card, payload = the card) · POST /cards/press {userid, task_id,
+           key} (a button press: template_card_event callback; result {..., response_code})
 群发        GET /templates (with tasks and send results) · POST /templates/{msgid}/confirm {userid?} ·
            GET /reminders
 微信客服    POST /kf/accounts {name, open_kfid?} · POST /kf/messages {open_kfid, external_userid, content}
-           · GET /kf/sent ?touser=
+           · POST /kf/menu_clicks {open_kfid, external_userid, menu_id} (a tap on a msgmenu item the account
+           sent that customer) · GET /kf/sent ?touser= (msgmenu ones carry head_content, menu, tail_content)
 Robots     POST /robots {name?, key?} · GET /robot_messages ?key=
 Faults     GET|POST|DELETE /faults {path, count?, errcode? | http_status?, errmsg?} · POST /tokens/expire
            · GET /calls ?path= -> {counts, log}
@@ -27,19 +31,14 @@ Callbacks  GET|POST|DELETE /callback {url, token, encoding_aes_key} · POST /cal
 
 from __future__ import annotations
 
-import inspect
-import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
 from starlette.datastructures import State
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from bot.sandbox.wecom_callbacks import WecomCallbacks
-from bot.sandbox.wecom_records import CallbackRecord, CallbackTarget
+from bot.sandbox.wecom_records import CallbackTarget
 from bot.sandbox.wecom_world import JSON, World
 
 Handler = Callable[[State, "Args"], Any]
@@ -63,7 +62,8 @@ class Args(dict[str, Any]):
         return [value] if isinstance(value, str | dict) else list(value or [])
 
 
-def _pusher(state: State, target: CallbackTarget) -> WecomCallbacks:
+def pusher(state: State, target: CallbackTarget) -> WecomCallbacks:
+    """The callback pusher for ``target`` (sharing the server's httpx client)."""
     world: World = state.world
     return WecomCallbacks(
         target.token,
@@ -74,22 +74,6 @@ def _pusher(state: State, target: CallbackTarget) -> WecomCallbacks:
         http=state.http,
         clock=world.now,
     )
-
-
-async def deliver_pending(state: State) -> list[CallbackRecord]:
-    """Push every queued callback to the target (skipping dropped ones); records what each delivery got."""
-    world: World = state.world
-    records = world.take_pending()
-    for record in records:
-        if record.dropped:
-            continue
-        if world.callback is None:
-            record.note = "no callback target"
-            continue
-        async with _pusher(state, world.callback) as pusher:  # closes its own httpx client only
-            deliveries = await pusher.push(record.xml, repeat=record.repeat)
-        record.deliveries, record.note = [d.view() for d in deliveries], "delivered"
-    return records
 
 
 def _group(state: State, a: Args) -> JSON:
@@ -140,7 +124,7 @@ def _templates(state: State, a: Args) -> list[JSON]:
 
 def _set_callback(state: State, a: Args) -> JSON:
     target = CallbackTarget(str(a["url"]), str(a["token"]), str(a["encoding_aes_key"]))
-    _pusher(state, target)  # validates the key (43 base64 characters)
+    pusher(state, target)  # validates the key (43 base64 characters)
     state.world.callback = target
     return target.view()
 
@@ -149,12 +133,8 @@ async def _verify(state: State, a: Args) -> JSON:
     target: CallbackTarget | None = state.world.callback
     if target is None:
         raise KeyError("no callback target configured")
-    async with _pusher(state, target) as pusher:
-        return await pusher.verify_url()
-
-
-def _reset(state: State, a: Args) -> None:
-    state.world.reset()
+    async with pusher(state, target) as callbacks:
+        return await callbacks.verify_url()
 
 
 def _clock(state: State, a: Args) -> JSON:
@@ -173,6 +153,17 @@ def _calls(state: State, a: Args) -> JSON:
 def _kf_message(state: State, a: Args) -> JSON:
     message, _ = state.world.kf_customer_says(a["open_kfid"], a["external_userid"], a["content"], **a.announce())
     return message.view()
+
+
+def _kf_menu_click(state: State, a: Args) -> JSON:
+    message, _ = state.world.kf_menu_click(a["open_kfid"], a["external_userid"], str(a["menu_id"]), **a.announce())
+    return message.view()
+
+
+def _press(state: State, a: Args) -> JSON:
+    pressed = {"userid": a["userid"], "task_id": str(a["task_id"]), "key": str(a["key"])}
+    code, _ = state.world.press_card_button(**pressed, **a.announce())
+    return {**pressed, "response_code": code}
 
 
 def _filtered(items: list[Any], key: str, value: Any) -> list[JSON]:
@@ -241,17 +232,9 @@ def _callbacks(s: State, a: Args) -> list[JSON]:
     return [c.view() for c in s.world.callbacks if c.kind.startswith(a.get("kind", ""))]
 
 
-def _clear(s: State, a: Args) -> None:
-    s.world.faults.clear()
-
-
-def _forget_callback(s: State, a: Args) -> None:
-    s.world.callback = None
-
-
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/health", lambda s, a: {"status": "up"}),
-    ("POST", "/reset", _reset),
+    ("POST", "/reset", lambda s, a: s.world.reset()),
     ("GET", "/state", _state),
     ("GET", "/corp", _corp),
     ("POST", "/corp", _corp),
@@ -273,58 +256,24 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/groups/{chat_id}/cap", _cap),
     ("POST", "/staff_messages", lambda s, a: s.world.staff_says(a["userid"], a["content"], **a.announce()).view()),
     ("GET", "/app_messages", lambda s, a: _filtered(s.world.app_messages, "touser", a.get("userid"))),
+    ("POST", "/cards/press", _press),
     ("GET", "/templates", _templates),
     ("POST", "/templates/{msgid}/confirm", _confirm),
     ("GET", "/reminders", lambda s, a: [asdict(r) for r in s.world.reminders]),
     ("POST", "/kf/accounts", lambda s, a: asdict(s.world.add_kf_account(a["name"], a.get("open_kfid")))),
     ("POST", "/kf/messages", _kf_message),
+    ("POST", "/kf/menu_clicks", _kf_menu_click),
     ("GET", "/kf/sent", lambda s, a: _filtered(s.world.kf_sent, "touser", a.get("touser"))),
     ("POST", "/robots", lambda s, a: asdict(s.world.add_robot(a.get("name", "robot"), a.get("key")))),
     ("GET", "/robot_messages", lambda s, a: _filtered(s.world.robot_messages, "key", a.get("key"))),
     ("GET", "/faults", lambda s, a: [f.view() for f in s.world.faults]),
     ("POST", "/faults", _add_fault),
-    ("DELETE", "/faults", _clear),
+    ("DELETE", "/faults", lambda s, a: s.world.faults.clear()),
     ("POST", "/tokens/expire", lambda s, a: {"expired": s.world.expire_tokens()}),
     ("GET", "/calls", _calls),
     ("GET", "/callback", lambda s, a: s.world.callback.view() if s.world.callback else None),
     ("POST", "/callback", _set_callback),
-    ("DELETE", "/callback", _forget_callback),
+    ("DELETE", "/callback", lambda s, a: setattr(s.world, "callback", None)),
     ("POST", "/callback/verify", _verify),
     ("GET", "/callbacks", _callbacks),
 ]
-
-
-def _fail(code: int, description: str) -> Response:
-    return JSONResponse({"ok": False, "error_code": code, "description": description}, status_code=code)
-
-
-def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        state: State = request.app.state
-        args = Args(request.query_params)
-        try:
-            raw = await request.body()
-            data = json.loads(raw) if raw.strip() else {}
-            if not isinstance(data, dict):
-                raise ValueError("control request body must be a JSON object")
-            args.update(data)
-            args.update(request.path_params)
-            result = handler(state, args)
-            if inspect.isawaitable(result):
-                result = await result
-        except KeyError as exc:
-            state.world.take_pending()
-            return _fail(404, f"Not found: {exc.args[0] if exc.args else exc}")
-        except (TypeError, ValueError) as exc:
-            state.world.take_pending()
-            return _fail(400, f"Bad control request: {type(exc).__name__}: {exc}")
-        records = await deliver_pending(state)
-        if records and isinstance(result, dict):
-            result = {**result, "callbacks": [r.view() for r in records]}
-        return JSONResponse({"ok": True, "result": result})
-
-    return endpoint
-
-
-def routes() -> list[Route]:
-    return [Route("/control" + path, _endpoint(h), methods=[verb]) for verb, path, h in ROUTES]

@@ -1,12 +1,16 @@
 """The directory and customer groups (客户群) of the fake WeCom, and the callbacks their changes announce.
 
-``GroupWorld`` is the base of bot.sandbox.wecom_world.World. Every change WeCom would announce queues
-its plain callback XML with ``announce`` (``drop``: the callback is lost on the way; ``repeat``: WeCom's
-retries deliver the same body that many times); the HTTP layer takes ``pending`` and pushes them.
+``GroupWorld`` is the base of bot.sandbox.wecom_world.World. ``random_id`` makes the ids it hands out;
+the API pages its lists with opaque cursors (positions in them: ``encode_cursor``, ``decode_cursor``,
+``page_of``). Every change WeCom would announce queues its plain callback XML with ``announce``
+(``drop``: the callback is lost on the way; ``repeat``: WeCom's retries deliver the same body that many
+times); the HTTP layer takes ``pending`` and pushes them.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 import string
 import time
@@ -15,13 +19,47 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.sandbox import wecom_xml
-from bot.sandbox.wecom_records import CallbackRecord, CallbackTarget, Customer, Group, Member, Staff
+from bot.sandbox.wecom_records import JSON, CallbackRecord, CallbackTarget, Customer, Group, Member, Staff, bad_param
 
 _ALPHABET = string.ascii_letters + string.digits
 
 
 def random_id(prefix: str, length: int = 22) -> str:
     return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def encode_cursor(position: int) -> str:
+    """An opaque cursor (WeCom's are opaque strings too) for ``position`` in a list."""
+    return base64.urlsafe_b64encode(f"sandbox:{position}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: Any) -> int:
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(str(cursor) + "=" * (-len(str(cursor)) % 4)).decode()
+        prefix, _, number = text.partition(":")
+        if prefix != "sandbox":
+            raise ValueError(text)
+        return int(number)
+    except (ValueError, binascii.Error) as exc:
+        raise bad_param("cursor") from exc
+
+
+def limit_of(body: JSON, default: int, top: int = 1000) -> int:
+    try:
+        limit = int(body.get("limit", default))
+    except (TypeError, ValueError) as exc:
+        raise bad_param("limit") from exc
+    if not 1 <= limit <= top:
+        raise bad_param(f"limit must be 1..{top}")
+    return limit
+
+
+def page_of(items: list[Any], body: JSON, default_limit: int) -> tuple[list[Any], str]:
+    start, limit = decode_cursor(body.get("cursor")), limit_of(body, default_limit)
+    page = items[start : start + limit]
+    return page, encode_cursor(start + limit) if start + limit < len(items) else ""
 
 
 class GroupWorld:

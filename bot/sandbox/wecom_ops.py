@@ -4,60 +4,26 @@ Errcodes follow WeCom's global list (developer.work.weixin.qq.com/document/path/
 40001 bad secret, 40013 bad corpid, 41001/40014/42001 token missing/invalid/expired, 40056 bad agentid,
 40008 bad msgtype, 44004 empty text content, 60111 unknown userid, 81013 every recipient invalid,
 40050 chatid does not exist, 45009 frequency limit, 93000 invalid webhook key. Choices where WeCom
-documents none that we could find are marked "choice" below.
+documents none that we could find are marked "choice" below; 40058 (不合法的参数) is the generic one,
+also for a template card whose task_id this app already used (WeCom: 同一个应用任务id不能重复).
+
+message/send serves text, markdown, textcard and button_interaction template cards (模板卡片, content
+rules in bot.sandbox.wecom_records.app_content); kf/send_msg serves text and msgmenu (菜单消息) with
+click items.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Mapping
-from typing import Any
 
-from bot.sandbox.wecom_records import AppMessage, RobotMessage, SendResult, Task, Template
+from bot.sandbox.wecom_groups import decode_cursor, encode_cursor, limit_of, page_of
+from bot.sandbox.wecom_records import AppMessage, RobotMessage, SendResult, Task, Template, app_content, bad_param
 from bot.sandbox.wecom_world import JSON, WecomError, World, random_id
 
 Handler = Callable[[World, Mapping[str, str], JSON], JSON]
 APP_MSG_PER_MINUTE = 30  # 每应用对同一个成员不可超过30次/分钟
 ROBOT_PER_MINUTE = 20  # 每个机器人发送的消息不能超过20条/分钟
 MAX_TEMPLATE_CHATS = 2000
-
-
-def bad_param(what: str) -> WecomError:
-    return WecomError(40058, f"invalid Request Parameter: {what}")  # 40058 不合法的参数 (generic choice)
-
-
-def _limit(body: JSON, default: int, top: int = 1000) -> int:
-    try:
-        limit = int(body.get("limit", default))
-    except (TypeError, ValueError) as exc:
-        raise bad_param("limit") from exc
-    if not 1 <= limit <= top:
-        raise bad_param(f"limit must be 1..{top}")
-    return limit
-
-
-def encode_cursor(position: int) -> str:
-    return base64.urlsafe_b64encode(f"sandbox:{position}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: Any) -> int:
-    if not cursor:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(str(cursor) + "=" * (-len(str(cursor)) % 4)).decode()
-        prefix, _, number = text.partition(":")
-        if prefix != "sandbox":
-            raise ValueError(text)
-        return int(number)
-    except (ValueError, binascii.Error) as exc:
-        raise bad_param("cursor") from exc
-
-
-def _page(items: list[Any], body: JSON, default_limit: int) -> tuple[list[Any], str]:
-    start, limit = decode_cursor(body.get("cursor")), _limit(body, default_limit)
-    page = items[start : start + limit]
-    return page, encode_cursor(start + limit) if start + limit < len(items) else ""
 
 
 def _payload(body: JSON, msgtype: str) -> JSON:
@@ -89,21 +55,6 @@ def user_get(world: World, query: Mapping[str, str], body: JSON) -> JSON:
 
 
 # --- app messages -----------------------------------------------------------------------------------
-def _app_content(msgtype: str, payload: Any) -> str:
-    if msgtype not in ("text", "markdown", "textcard"):
-        raise WecomError(40008, f"invalid message type {msgtype!r} (the sandbox serves text/markdown/textcard)")
-    if not isinstance(payload, dict):
-        raise WecomError(44004, "empty content")
-    if msgtype == "textcard":
-        if not all(payload.get(k) for k in ("title", "description", "url")):
-            raise bad_param("textcard needs title, description and url")  # choice
-        return f"{payload['title']}\n{payload['description']}"
-    content = str(payload.get("content") or "")
-    if not content.strip():
-        raise WecomError(44004, "empty content")
-    return content
-
-
 def message_send(world: World, query: Mapping[str, str], body: JSON) -> JSON:
     try:
         agentid = int(body.get("agentid", -1))
@@ -112,7 +63,10 @@ def message_send(world: World, query: Mapping[str, str], body: JSON) -> JSON:
     if agentid != world.agent_id:
         raise WecomError(40056, "invalid agentid")
     msgtype = str(body.get("msgtype", ""))
-    content = _app_content(msgtype, body.get(msgtype))
+    content = app_content(msgtype, body.get(msgtype))
+    card = (agentid, str(_payload(body, msgtype).get("task_id"))) if msgtype == "template_card" else None
+    if card in world.card_tasks:
+        raise bad_param(f"template_card.task_id {card[1]!r} was already used by this app")  # choice
     wanted = [u for u in str(body.get("touser") or "").split("|") if u]
     if wanted == ["@all"]:
         wanted = list(world.staff)
@@ -130,6 +84,8 @@ def message_send(world: World, query: Mapping[str, str], body: JSON) -> JSON:
     payload = _payload(body, msgtype)
     record = AppMessage(msgid, agentid, delivered, msgtype, content, payload, world.now(), invalid, over)
     world.app_messages.append(record)
+    if card is not None:
+        world.card_tasks[card] = record
     answer: JSON = {"invaliduser": "|".join(invalid), "msgid": msgid}
     for key in ("toparty", "totag"):
         if body.get(key):
@@ -146,7 +102,7 @@ def groupchat_list(world: World, query: Mapping[str, str], body: JSON) -> JSON:
     live = [g for g in world.groups.values() if not g.dismissed and (not owners or g.owner in owners)]
     # Every sandbox group is 跟进人正常 (status 0): filters 1..3 (离职待继承/继承中/继承完成) match none.
     chosen = sorted(live, key=lambda g: g.create_time) if status_filter == 0 else []  # stable: creation order
-    page, next_cursor = _page(chosen, body, 100)
+    page, next_cursor = page_of(chosen, body, 100)
     return {"group_chat_list": [{"chat_id": g.chat_id, "status": 0} for g in page], "next_cursor": next_cursor}
 
 
@@ -227,7 +183,7 @@ def remind_groupmsg_send(world: World, query: Mapping[str, str], body: JSON) -> 
 
 def get_groupmsg_task(world: World, query: Mapping[str, str], body: JSON) -> JSON:
     msgid = _template(world, body).msgid
-    page, next_cursor = _page([t for t in world.tasks if t.msgid == msgid], body, 500)
+    page, next_cursor = page_of([t for t in world.tasks if t.msgid == msgid], body, 500)
     return {"task_list": [t.view() for t in page], "next_cursor": next_cursor}
 
 
@@ -236,7 +192,7 @@ def get_groupmsg_send_result(world: World, query: Mapping[str, str], body: JSON)
     if userid not in world.staff:
         raise WecomError(60111, f"userid not found: {userid}")
     results = [r for r in world.send_results if r.msgid == msgid and r.userid == userid]
-    page, next_cursor = _page(results, body, 500)
+    page, next_cursor = page_of(results, body, 500)
     return {"send_list": [r.view() for r in page], "next_cursor": next_cursor}
 
 
@@ -252,7 +208,7 @@ def kf_sync_msg(world: World, query: Mapping[str, str], body: JSON) -> JSON:
     """Customer messages after ``cursor`` (for ``open_kfid`` if given), oldest first. ``token`` is
     accepted whatever it is (WeCom uses it only to raise the rate limit for a callback's fetch)."""
     open_kfid = _kf_account(world, body, required=False)
-    after, limit = decode_cursor(body.get("cursor")), _limit(body, 1000)
+    after, limit = decode_cursor(body.get("cursor")), limit_of(body, 1000)
     fresh = [m for m in world.kf_inbox if m.seq > after and (not open_kfid or m.open_kfid == open_kfid)]
     page = fresh[:limit]
     newest = world.kf_inbox[-1].seq if world.kf_inbox else 0
@@ -261,13 +217,35 @@ def kf_sync_msg(world: World, query: Mapping[str, str], body: JSON) -> JSON:
     return {"next_cursor": next_cursor, "has_more": has_more, "msg_list": [m.view() for m in page]}
 
 
+def _kf_content(body: JSON) -> tuple[str, JSON]:
+    """kf/send_msg: (the text the customer sees, what else to record). text needs content; msgmenu
+    (菜单消息) head_content and click items {type: click, click: {id, content}} (one line each)."""
+    msgtype = str(body.get("msgtype") or "")
+    if msgtype not in ("text", "msgmenu"):
+        raise WecomError(40008, f"invalid message type {msgtype!r} (the sandbox serves text/msgmenu)")
+    payload = _payload(body, msgtype)
+    if msgtype == "text":
+        content = str(payload.get("content") or "")
+        if not content.strip():
+            raise WecomError(44004, "empty content")
+        return content, {}
+    items = payload.get("list")
+    if not isinstance(items, list) or not items:
+        raise bad_param("msgmenu.list holds at least one item")  # choice
+    menu = []
+    for item in items:
+        click = item.get("click") if isinstance(item, dict) and item.get("type") == "click" else None
+        if not isinstance(click, dict) or not click.get("id") or not click.get("content"):
+            raise bad_param("msgmenu items are {type: click, click: {id, content}} (the sandbox serves click)")
+        menu.append({"id": str(click["id"]), "content": str(click["content"])})
+    head, tail = str(payload.get("head_content") or ""), str(payload.get("tail_content") or "")
+    content = "\n".join([head, *(m["content"] for m in menu)] if head else [m["content"] for m in menu])
+    return content, {"head_content": head, "menu": menu, "tail_content": tail}
+
+
 def kf_send_msg(world: World, query: Mapping[str, str], body: JSON) -> JSON:
     open_kfid, touser = _kf_account(world, body, required=True), str(body.get("touser") or "")
-    if str(body.get("msgtype")) != "text":
-        raise WecomError(40008, "invalid message type (the sandbox serves text)")
-    content = str((body.get("text") or {}).get("content") or "")
-    if not content.strip():
-        raise WecomError(44004, "empty content")
+    content, extra = _kf_content(body)
     session = world.kf_sessions.get((open_kfid, touser))
     if session is None or world.now() - session.last_customer_message > world.KF_WINDOW:
         # choice: 95018 "send msg session status invalid" (the session ended); no documented code found
@@ -276,8 +254,8 @@ def kf_send_msg(world: World, query: Mapping[str, str], body: JSON) -> JSON:
         raise WecomError(95001, "send msg count limit: 5 messages per customer message")  # seen in SDKs
     session.replies += 1
     msgid = str(body.get("msgid") or random_id("kfsend", 20))
-    sent = {"msgid": msgid, "open_kfid": open_kfid, "touser": touser, "msgtype": "text", "content": content}
-    world.kf_sent.append({**sent, "time": world.now()})
+    sent = {"msgid": msgid, "open_kfid": open_kfid, "touser": touser, "msgtype": body["msgtype"], "content": content}
+    world.kf_sent.append({**sent, **extra, "time": world.now()})
     return {"msgid": msgid}
 
 

@@ -1,12 +1,72 @@
-"""The records the fake WeCom keeps (bot.sandbox.wecom_world), each with its JSON view for the control API."""
+"""The records the fake WeCom keeps (bot.sandbox.wecom_world), each with its JSON view for the control API,
+WecomError, and the content rules of the app messages the bot sends (``app_content``).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 JSON = dict[str, Any]
+TASK_ID = re.compile(r"[A-Za-z0-9_\-@]{1,128}")  # template card task_id: 数字、字母和“_-@”, at most 128 bytes
+
+
+class WecomError(Exception):
+    """An API answer with a non-zero errcode (WeCom answers those with HTTP 200)."""
+
+    def __init__(self, errcode: int, errmsg: str) -> None:
+        super().__init__(f"{errcode}: {errmsg}")
+        self.errcode, self.errmsg = errcode, errmsg
+
+
+def bad_param(what: str) -> WecomError:
+    return WecomError(40058, f"invalid Request Parameter: {what}")  # 40058 不合法的参数 (generic choice)
+
+
+# --- what the bot may send -------------------------------------------------------------------------
+def app_content(msgtype: str, payload: Any) -> str:
+    """message/send: the text a member sees. text/markdown need content, textcard title+description+url,
+    template_card a button_interaction card (``card_content``)."""
+    if msgtype not in ("text", "markdown", "textcard", "template_card"):
+        raise WecomError(
+            40008, f"invalid message type {msgtype!r} (the sandbox serves text/markdown/textcard/template_card)"
+        )
+    if not isinstance(payload, dict):
+        raise WecomError(44004, "empty content")
+    if msgtype == "template_card":
+        return card_content(payload)
+    if msgtype == "textcard":
+        if not all(payload.get(k) for k in ("title", "description", "url")):
+            raise bad_param("textcard needs title, description and url")  # choice
+        return f"{payload['title']}\n{payload['description']}"
+    content = str(payload.get("content") or "")
+    if not content.strip():
+        raise WecomError(44004, "empty content")
+    return content
+
+
+def card_content(card: JSON) -> str:
+    """A button_interaction template card (按钮交互型): a task_id of 数字、字母、_-@ (at most 128), 1..6 buttons
+    each with text and a key unique in the card; title + "\\n" + sub_title_text. Other card types: 40008.
+    (Whether the task_id was used before is the caller's business: it is per app.)"""
+    if card.get("card_type") != "button_interaction":
+        raise WecomError(40008, f"invalid card_type {card.get('card_type')!r} (the sandbox serves button_interaction)")
+    if not TASK_ID.fullmatch(str(card.get("task_id") or "")):
+        raise bad_param("template_card.task_id is required: 1..128 of letters, digits and _-@")
+    buttons = card.get("button_list")
+    if not isinstance(buttons, list) or not 1 <= len(buttons) <= 6:
+        raise bad_param("template_card.button_list holds 1..6 buttons")
+    if not all(isinstance(b, dict) and b.get("text") and b.get("key") for b in buttons):
+        raise bad_param("every template_card button needs text and key")
+    if len({str(b["key"]) for b in buttons}) < len(buttons):
+        raise bad_param("template_card button keys must not repeat")
+    title = str((card.get("main_title") or {}).get("title") or "")
+    subtitle = str(card.get("sub_title_text") or "")
+    if not title and not subtitle:
+        raise bad_param("template_card needs main_title.title or sub_title_text")  # 必须有一项填写
+    return f"{title}\n{subtitle}"
 
 
 @dataclass
@@ -141,8 +201,10 @@ class KfMessage:
     external_userid: str
     send_time: int
     content: str
+    menu_id: str | None = None  # a click on a menu item (菜单消息): WeCom shows it as text with menu_id
 
     def view(self) -> JSON:
+        text = {"content": self.content} if self.menu_id is None else {"content": self.content, "menu_id": self.menu_id}
         return {
             "msgid": self.msgid,
             "open_kfid": self.open_kfid,
@@ -150,7 +212,7 @@ class KfMessage:
             "send_time": self.send_time,
             "origin": 3,  # 3 = sent by the WeChat customer
             "msgtype": "text",
-            "text": {"content": self.content},
+            "text": text,
         }
 
 
@@ -207,7 +269,7 @@ class CallbackRecord:
     """One callback WeCom would send: its plain XML and what became of it."""
 
     seq: int
-    kind: str  # change_external_chat:<detail>, text, kf_msg_or_event
+    kind: str  # change_external_chat:<detail>, text, template_card_event, kf_msg_or_event
     xml: str
     time: float
     dropped: bool = False

@@ -1,9 +1,10 @@
 """In-memory state of the fake WeCom (企业微信). Pure Python, no HTTP.
 
 ``World`` = the directory and customer groups of ``GroupWorld`` (bot.sandbox.wecom_groups) plus access
-tokens, what the bot sent (app messages, 群发 templates with their tasks and per-group results, reminders,
-微信客服 messages, group-robot messages), the 微信客服 inbox, injected faults, rate windows and call
-counters. The API rules (errcodes, limits) are in bot.sandbox.wecom_ops.
+tokens, what the bot sent (app messages and the template cards among them, 群发 templates with their tasks
+and per-group results, reminders, 微信客服 messages and menus, group-robot messages), the 微信客服 inbox,
+injected faults, rate windows and call counters; and what staff and customers do with the cards and menus
+(``press_card_button``, ``kf_menu_click``). The API rules (errcodes, limits) are in bot.sandbox.wecom_ops.
 """
 
 from __future__ import annotations
@@ -31,19 +32,12 @@ from bot.sandbox.wecom_records import (
     SendResult,
     Task,
     Template,
+    WecomError,
 )
 
 JSON = dict[str, Any]
 
 __all__ = ["JSON", "Token", "WecomError", "World", "random_id"]
-
-
-class WecomError(Exception):
-    """An API answer with a non-zero errcode (WeCom answers those with HTTP 200)."""
-
-    def __init__(self, errcode: int, errmsg: str) -> None:
-        super().__init__(f"{errcode}: {errmsg}")
-        self.errcode, self.errmsg = errcode, errmsg
 
 
 class Token:
@@ -66,6 +60,7 @@ class World(GroupWorld):
         self.reset_groups()
         self.tokens: dict[str, Token] = {}
         self.app_messages: list[AppMessage] = []
+        self.card_tasks: dict[tuple[int, str], AppMessage] = {}  # (agentid, task_id) -> the card sent
         self.templates: dict[str, Template] = {}
         self.tasks: list[Task] = []
         self.send_results: list[SendResult] = []
@@ -198,22 +193,64 @@ class World(GroupWorld):
         return account
 
     def kf_customer_says(
-        self, open_kfid: str, external_userid: str, content: str, drop: bool = False, repeat: int = 1
+        self,
+        open_kfid: str,
+        external_userid: str,
+        content: str,
+        drop: bool = False,
+        repeat: int = 1,
+        menu_id: str | None = None,
     ) -> tuple[KfMessage, CallbackRecord]:
-        """A WeChat customer writes to a kf account: stored for kf/sync_msg, opens a new 48-hour window of
-        5 replies, and announces ``kf_msg_or_event`` (Token + OpenKfId)."""
+        """A WeChat customer writes to a kf account (or clicks the menu item ``menu_id``): stored for
+        kf/sync_msg, opens a new 48-hour window of 5 replies, and announces ``kf_msg_or_event``."""
         if open_kfid not in self.kf_accounts:
             raise KeyError(f"unknown kf account {open_kfid!r}")
         if external_userid not in self.customers:
             raise KeyError(f"unknown customer {external_userid!r}")
         now = self.now()
         seq = self.next_seq()
-        message = KfMessage(seq, random_id("kfmsg", 24), open_kfid, external_userid, int(now), content)
+        message = KfMessage(seq, random_id("kfmsg", 24), open_kfid, external_userid, int(now), content, menu_id)
         self.kf_inbox.append(message)
         self.kf_sessions[(open_kfid, external_userid)] = KfSession(now)
         token = "ENC" + secrets.token_urlsafe(32)
         xml = wecom_xml.kf_msg_or_event(self.corp_id, token, open_kfid, int(now))
         return message, self.announce("kf_msg_or_event", xml, drop, repeat)
+
+    def kf_menu_click(
+        self, open_kfid: str, external_userid: str, menu_id: str, drop: bool = False, repeat: int = 1
+    ) -> tuple[KfMessage, CallbackRecord]:
+        """The customer taps the item ``menu_id`` of a menu (msgmenu) the account sent them (the latest such
+        menu): a customer message whose text is the item's content, with ``menu_id``."""
+        if open_kfid not in self.kf_accounts:
+            raise KeyError(f"unknown kf account {open_kfid!r}")
+        if external_userid not in self.customers:
+            raise KeyError(f"unknown customer {external_userid!r}")
+        for sent in reversed(self.kf_sent):
+            if (sent["open_kfid"], sent["touser"]) == (open_kfid, external_userid):
+                item = next((i for i in sent.get("menu", []) if i["id"] == menu_id), None)
+                if item is not None:
+                    return self.kf_customer_says(open_kfid, external_userid, item["content"], drop, repeat, menu_id)
+        raise ValueError(f"{open_kfid!r} sent {external_userid!r} no menu with an item {menu_id!r}")
+
+    # --- template cards ---------------------------------------------------------------------------
+    def press_card_button(
+        self, userid: str, task_id: str, key: str, drop: bool = False, repeat: int = 1
+    ) -> tuple[str, CallbackRecord]:
+        """A staff member presses the button ``key`` of the card ``task_id`` the app sent them: announces
+        ``template_card_event``; returns its ResponseCode."""
+        if userid not in self.staff:
+            raise KeyError(f"unknown staff user {userid!r}")
+        card = self.card_tasks.get((self.agent_id, task_id))
+        if card is None:
+            raise KeyError(f"the app sent no template card with task_id {task_id!r}")
+        if userid not in card.touser:
+            raise ValueError(f"the template card {task_id!r} was not sent to {userid!r}")
+        keys = [str(b["key"]) for b in card.payload["button_list"]]
+        if key not in keys:
+            raise ValueError(f"the template card {task_id!r} has no button {key!r} (its keys: {keys})")
+        code = random_id("", 43)
+        xml = wecom_xml.template_card_event(self.corp_id, userid, key, task_id, code, self.agent_id, int(self.now()))
+        return code, self.announce("template_card_event", xml, drop, repeat)
 
     # --- group robots -------------------------------------------------------------------------------
     def add_robot(self, name: str = "robot", key: str | None = None) -> Robot:

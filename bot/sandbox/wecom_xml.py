@@ -4,7 +4,7 @@ Pure string building, no I/O. ``WecomCallbacks`` (bot.sandbox.wecom_callbacks) e
 them in the ``<xml><ToUserName/><AgentID/><Encrypt/></xml>`` envelope.
 
 Field names follow developer.work.weixin.qq.com: 客户群变更事件 (change_external_chat), 接收普通消息
-(MsgType text) and 微信客服 接收消息和事件 (kf_msg_or_event).
+(MsgType text), 模板卡片事件推送 (template_card_event) and 微信客服 接收消息和事件 (kf_msg_or_event).
 """
 
 from __future__ import annotations
@@ -80,6 +80,27 @@ def app_text(corp_id: str, from_user: str, content: str, msg_id: int, agent_id: 
         + _element("MsgType", "text")
         + _element("Content", content)
         + _element("MsgId", msg_id, raw=True)
+        + _element("AgentID", agent_id, raw=True)
+        + "</xml>"
+    )
+
+
+def template_card_event(
+    corp_id: str, from_user: str, key: str, task_id: str, response_code: str, agent_id: int, create_time: int
+) -> str:
+    """A staff member pressed the button ``key`` of the button_interaction card ``task_id`` the app sent;
+    ``response_code`` lets the app update that card (message/update_template_card)."""
+    return (
+        "<xml>"
+        + _element("ToUserName", corp_id)
+        + _element("FromUserName", from_user)
+        + _element("CreateTime", create_time, raw=True)
+        + _element("MsgType", "event")
+        + _element("Event", "template_card_event")
+        + _element("EventKey", key)
+        + _element("TaskId", task_id)
+        + _element("CardType", "button_interaction")
+        + _element("ResponseCode", response_code)
         + _element("AgentID", agent_id, raw=True)
         + "</xml>"
     )

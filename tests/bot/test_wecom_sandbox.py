@@ -22,7 +22,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.exceptions import APILimitedException, WeChatClientException
 
 from bot.sandbox.wecom_api import WecomSandbox
-from bot.sandbox.wecom_client import WecomCallbacks, WecomSandboxClient
+from bot.sandbox.wecom_client import WecomCallbacks, WecomSandboxClient, WecomSandboxError
 
 CORP_ID, SECRET, AGENT_ID = "wwsandbox0000000001", "sandbox-app-secret", 1000002
 TOKEN, AES_KEY = "callbacktoken", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -273,3 +273,113 @@ async def test_kf_window_and_robot(fake: tuple[WecomSandbox, WecomSandboxClient,
         assert codes == [0] * 20 + [45009]
         assert (await http.post("/webhook/send", params={"key": "nope"}, json=text)).json()["errcode"] == 93000
     assert len(await control.robot_messages(robot["key"])) == 20
+
+
+def card(task_id: str, *keys: str, card_type: str = "button_interaction") -> dict[str, Any]:
+    buttons = [{"text": f"按钮{k}", "style": 1, "key": k} for k in keys]
+    template_card = {"card_type": card_type, "main_title": {"title": "停电工单"}, "sub_title_text": "请确认派单"}
+    body = {"touser": "zhangsan", "msgtype": "template_card", "agentid": AGENT_ID}
+    return {**body, "template_card": {**template_card, "task_id": task_id, "button_list": buttons}}
+
+
+async def test_template_card_buttons(fake: tuple[WecomSandbox, WecomSandboxClient, SandboxWeChatClient]) -> None:
+    _, control, client = fake
+    received: list[dict[str, Any]] = []
+    async with receiver(decrypting_app(received)) as url:
+        await control.set_callback(url, TOKEN, AES_KEY)
+        assert (await sync(client.post, "message/send", data=card("gb1", "accept", "reject")))["errcode"] == 0
+        [sent] = await control.app_messages("zhangsan")
+        assert (sent["msgtype"], sent["content"]) == ("template_card", "停电工单\n请确认派单")
+        assert [b["key"] for b in sent["payload"]["button_list"]] == ["accept", "reject"]
+        for bad, errcode, why in (
+            (card("gb1", "accept"), 40058, "already used"),
+            (card("gb2", "a", card_type="text_notice"), 40008, "card_type"),
+            (card("gb2", *"abcdefg"), 40058, "1..6 buttons"),
+            (card("gb2"), 40058, "1..6 buttons"),
+            (card("gb2", "a", "a"), 40058, "must not repeat"),
+            (card("", "a"), 40058, "task_id"),
+            (card("gb:2", "a"), 40058, "task_id"),  # letters, digits and _-@ only
+        ):
+            with pytest.raises(WeChatClientException) as refused:
+                await sync(client.post, "message/send", data=bad)
+            assert refused.value.errcode == errcode and why in refused.value.errmsg
+        no_key = card("gb2", "a")
+        no_key["template_card"]["button_list"][0].pop("key")
+        with pytest.raises(WeChatClientException) as keyless:
+            await sync(client.post, "message/send", data=no_key)
+        assert keyless.value.errcode == 40058 and "text and key" in keyless.value.errmsg
+
+        pressed = await control.press_card_button("zhangsan", "gb1", "reject", repeat=2)
+        assert len(received) == 2 and received[0]["raw"] == received[1]["raw"]
+        event = received[0]["xml"]
+        assert {e.tag: e.text for e in event} == {
+            "ToUserName": CORP_ID,
+            "FromUserName": "zhangsan",
+            "CreateTime": event.findtext("CreateTime"),
+            "MsgType": "event",
+            "Event": "template_card_event",
+            "EventKey": "reject",
+            "TaskId": "gb1",
+            "CardType": "button_interaction",
+            "ResponseCode": pressed["response_code"],
+            "AgentID": str(AGENT_ID),
+        }
+        assert pressed["response_code"] and int(event.findtext("CreateTime") or 0) > 0
+        dropped = await control.press_card_button("zhangsan", "gb1", "accept", drop=True)
+        assert dropped["callbacks"][0]["dropped"] and len(received) == 2
+        for args, code in ((("zhangsan", "gb9", "accept"), 404), (("lisi", "gb1", "accept"), 400)):
+            with pytest.raises(WecomSandboxError) as refused_press:
+                await control.press_card_button(*args)
+            assert refused_press.value.code == code
+        with pytest.raises(WecomSandboxError, match="no button 'maybe'"):
+            await control.press_card_button("zhangsan", "gb1", "maybe")
+    assert len(received) == 2
+
+
+async def test_kf_menu_and_click(fake: tuple[WecomSandbox, WecomSandboxClient, SandboxWeChatClient]) -> None:
+    _, control, client = fake
+    received: list[dict[str, Any]] = []
+    async with receiver(decrypting_app(received)) as url:
+        await control.set_callback(url, TOKEN, AES_KEY)
+        account = await control.add_kf_account("95598 在线客服")
+        kfid = account["open_kfid"]
+        customer, other = [(await control.add_customer(n))["external_userid"] for n in ("刘阿姨", "陈先生")]
+        await control.kf_customer_message(kfid, customer, "来电了")
+        items = [{"type": "click", "click": {"id": f"sat_{i}", "content": c}} for i, c in enumerate(("满意", "不满意"))]
+        menu = {"touser": customer, "open_kfid": kfid, "msgtype": "msgmenu"}
+        menu["msgmenu"] = {"head_content": "请评价本次服务", "list": items, "tail_content": "谢谢"}
+        assert (await sync(client.post, "kf/send_msg", data=menu))["msgid"]
+        [sent] = await control.kf_sent(customer)
+        assert (sent["msgtype"], sent["content"]) == ("msgmenu", "请评价本次服务\n满意\n不满意")
+        assert sent["menu"] == [{"id": "sat_0", "content": "满意"}, {"id": "sat_1", "content": "不满意"}]
+        for bad, errcode in (
+            ({**menu, "msgmenu": {"head_content": "?", "list": []}}, 40058),
+            ({**menu, "msgmenu": {"list": [{"type": "view", "view": {"url": "u", "content": "c"}}]}}, 40058),
+            ({**menu, "msgtype": "image"}, 40008),
+        ):
+            with pytest.raises(WeChatClientException) as refused:
+                await sync(client.post, "kf/send_msg", data=bad)
+            assert refused.value.errcode == errcode
+
+        await control.advance_clock(49 * 3600)  # the window closed; a tap on the old menu opens a new one
+        reply = {"touser": customer, "open_kfid": kfid, "msgtype": "text", "text": {"content": "感谢评价"}}
+        with pytest.raises(WeChatClientException) as closed:
+            await sync(client.post, "kf/send_msg", data=reply)
+        assert closed.value.errcode == 95018
+        clicked = await control.kf_menu_click(kfid, customer, "sat_1")
+        assert clicked["text"] == {"content": "不满意", "menu_id": "sat_1"} and clicked["origin"] == 3
+        event = received[-1]["xml"]
+        assert event.findtext("Event") == "kf_msg_or_event" and event.findtext("OpenKfId") == kfid
+        synced = await sync(client.post, "kf/sync_msg", data={"token": event.findtext("Token"), "open_kfid": kfid})
+        last = synced["msg_list"][-1]
+        assert (last["msgtype"], last["origin"], last["text"]) == ("text", 3, {"content": "不满意", "menu_id": "sat_1"})
+        assert last["msgid"] == clicked["msgid"] and last["external_userid"] == customer
+        assert (await sync(client.post, "kf/send_msg", data=reply))["msgid"]
+        for args, code in (
+            ((kfid, customer, "sat_9"), 400),  # no such item
+            ((kfid, other, "sat_0"), 400),  # the menu went to someone else
+            (("wknope", customer, "sat_0"), 404),
+        ):
+            with pytest.raises(WecomSandboxError) as refused_click:
+                await control.kf_menu_click(*args)
+            assert refused_click.value.code == code
