@@ -103,6 +103,7 @@ class WecomDelivery:
         self.sender = ChatOrderedSender()
         self._in_hand: set[int] = set()
         self._dispatching = asyncio.Lock()
+        self._robot_posting = asyncio.Lock()
         self._kick: asyncio.Task[int] | None = None
         self._closed = False
 
@@ -218,11 +219,12 @@ class WecomDelivery:
     async def _robot(self, row: OutboxMessage, url: str) -> None:
         """A digest goes to the supervisors' internal group once, however many supervisors it was queued for."""
         key = "robot:" + ":".join((row.dedupe_key or "").split(":")[:3])
-        if await self.workers.run(self._state, key):
-            return
-        await self.robot_limiter.wait("robot")
-        await self.api.run(self.calls.robot, url, clip(row.text, 4000))
-        await self.workers.run(self._set_state, key, datetime.now(UTC).isoformat())
+        async with self._robot_posting:  # the supervisors' rows go out in parallel: one of them posts
+            if await self.workers.run(self._state, key):
+                return
+            await self.robot_limiter.wait("robot")
+            await self.api.run(self.calls.robot, url, clip(row.text, 4000))
+            await self.workers.run(self._set_state, key, datetime.now(UTC).isoformat())
 
     async def _kf(self, item: Item) -> None:
         row, customer = item.row, item.row.chat_id.removeprefix(KF_PREFIX)

@@ -49,8 +49,27 @@ def callbacks_stored(live: WecomLive) -> int:
 
 
 async def test_url_verification_is_answered_with_the_decrypted_echo(live: WecomLive) -> None:
-    result = await live.pusher().verify_url()
+    pusher = live.pusher()
+    [delivery] = await pusher.deliver(pusher.prepare_verification())
+    assert delivery.status == 200 and delivery.elapsed < 1.0
+    result = await pusher.verify_url()
     assert result["ok"], result
+
+
+async def test_a_callback_is_acknowledged_before_it_is_handled_and_survives_a_crash_in_between(
+        live: WecomLive) -> None:
+    endpoint = live.channel.endpoint
+    handed_over, endpoint.on_stored = endpoint.on_stored, lambda row_id: None  # the process dies after answering
+    pusher = live.pusher()
+    [delivery] = await pusher.push(pusher.app_text(OWNER, "/tickets"))
+    assert delivery.status == 200 and delivery.body == "success" and delivery.elapsed < 5.0
+    waiting = live.db(lambda uow: [r.kind for r in uow.session.exec(select(WecomCallback)).all()
+                                   if r.processed_at is None])
+    assert waiting == ["text"] and await live.app_texts(OWNER) == []
+    endpoint.on_stored = handed_over
+    assert await live.channel.adapter.resume() == 1  # what the next start (or sweep) does
+    await live.settled()
+    assert len(await live.app_texts(OWNER)) == 1
 
 
 async def test_a_new_group_its_joins_and_leaves_are_kept_current(live: WecomLive) -> None:
@@ -185,3 +204,65 @@ async def test_the_token_is_cached_refreshed_when_expired_and_busy_sends_are_ret
     await live.settled()
     assert len(await live.app_texts(OWNER)) == 4
     assert await live.control.gettoken_calls() == fetched + 1
+
+
+async def test_a_review_alert_is_a_card_whose_button_works(live: WecomLive) -> None:
+    await group_with_customers(live)
+    url = live.callback_url.rsplit("/", 1)[0] + "/archive"
+    record = {"msgid": "arch-r1", "action": "send", "from": WANG, "roomid": GROUP_ID, "msgtime": 1764000000000,
+              "msgtype": "text", "text": {"content": "群里有人说电费打折，是真的吗"}}
+    async with httpx.AsyncClient() as http:
+        await http.post(url, content=json.dumps(record), headers={"Authorization": f"Bearer {ARCHIVE_TOKEN}"})
+    await live.settled()
+
+    async def card() -> dict[str, object] | None:
+        return next((m for m in await live.control.app_messages(OWNER) if m["msgtype"] == "template_card"), None)
+
+    found = await live.until(card, "the review card")
+    payload = found["payload"]
+    assert isinstance(payload, dict)
+    keys = [b["key"] for b in payload["button_list"]]
+    assert [k.rsplit(":", 1)[1] for k in keys] == ["warn", "dismiss"]  # no "delete": WeCom cannot
+    await live.control.press_card_button(OWNER, payload["task_id"], keys[1])
+    await live.settled()
+    await live.wait_app_text(OWNER, "已忽略")
+    assert live.db(lambda uow: [e.action for e in uow.risk.recent()]) == ["dismissed"]
+
+
+async def test_a_kf_customer_rates_the_resolved_ticket_from_a_menu(live: WecomLive) -> None:
+    account = await live.control.add_kf_account("供电所客服")
+    kfid = account["open_kfid"]
+    await live.control.kf_customer_message(kfid, WANG, "你好")
+    await live.settled()
+    assert any("请直接说明您的问题" in m["content"] for m in await live.control.kf_sent(WANG))
+    await live.control.kf_customer_message(kfid, WANG, "家里停电了，快来人看看")
+    await live.settled()
+    await live.control.staff_message(OWNER, "/resolve 1 线路已修复")
+    await live.settled()
+
+    async def survey() -> dict[str, object] | None:
+        return next((m for m in await live.control.kf_sent(WANG) if m.get("menu")), None)
+
+    menu = await live.until(survey, "the survey menu")
+    five = next(item["id"] for item in menu["menu"] if item["id"].endswith(":5"))  # type: ignore[union-attr]
+    await live.control.kf_menu_click(kfid, WANG, five)
+    await live.settled()
+    confirm = [m for m in await live.control.kf_sent(WANG) if m.get("menu")][-1]
+    await live.control.kf_menu_click(kfid, WANG, confirm["menu"][0]["id"])
+    await live.settled()
+    [ticket] = live.db(lambda uow: list(uow.tickets.list(limit=10)))
+    assert ticket.status == "closed"
+
+
+async def test_a_group_over_its_monthly_cap_is_not_asked_again_and_the_report_says_why(tmp_path: Path) -> None:
+    async with live_wecom(wecom_settings(tmp_path, group_broadcasts_per_month=1)) as live:
+        await live.control.add_customer("王大爷", WANG)
+        await live.control.add_customer("李阿姨", LI)
+        await group_with_customers(live)
+        for text in ("明天上午线路检修", "后天下午线路检修"):
+            await live.control.staff_message(OWNER, f"/notice announcement 幸福村台区 {text}")
+            await live.settled()
+        assert len(await live.control.templates()) == 1
+        await live.control.staff_message(OWNER, "/notice 2")
+        report = await live.wait_app_text(OWNER, "over_quota")
+        assert "幸福村客户群" in report
