@@ -18,6 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bot import demo_wecom
 from bot.bootstrap import grid_manager, prepare_database
 from bot.sandbox import SandboxClient
 from bot.service import SANDBOX_BOT_USERNAME, Running, serve
@@ -96,7 +97,10 @@ def demo_settings(data_dir: Path) -> Settings:
                              telegram=TelegramSettings(group_per_minute=120))
     supervisor = Staff(platform="telegram", user_id=str(SUPERVISOR), name="赵所长", role="supervisor",
                        created_at=utc_now())
-    prepare_database(settings, grid_manager(MANAGER, "李经理", grade="高级"), supervisor)
+    in_wecom = Staff(platform="wecom", user_id=demo_wecom.OWNER, name=demo_wecom.OWNER_NAME, role="grid_manager",
+                     grade="高级",
+                     created_at=utc_now())
+    prepare_database(settings, grid_manager(MANAGER, "李经理", grade="高级"), supervisor, in_wecom)
     return settings
 
 
@@ -113,6 +117,11 @@ async def _day(running: Running) -> Script:
     await control.create_private_chat(SUPERVISOR)  # where the supervisor's digests and escalations go
     script.chats.update({village: "幸福村客户群", compound: "阳光小区客户群", private: "李经理 ↔ 助手"})
     await _run_script(script, village, compound, private)
+
+    async def telegram_expect(needle: str, step: str) -> None:
+        await script.expect(village, needle, step)
+
+    await demo_wecom.wecom_hour(running, console, script.failures, telegram_expect)
     return script
 
 

@@ -69,8 +69,14 @@ class Channels:
 
     def __init__(self, telegram: TelegramChannel | None, wecom: WecomChannel | None) -> None:
         self.telegram, self.wecom = telegram, wecom
+        # What one channel's update queues may be for the other (a WeCom ticket alerting a Telegram manager).
+        if telegram is not None:
+            telegram.adapter.deliver = self.deliver
+        if wecom is not None:
+            wecom.adapter.deliver = self.deliver
 
     def deliver(self, queued: Sequence[Queued]) -> None:
+        queued = list(queued)
         if self.telegram is not None:
             self.telegram.adapter.delivery.execute(
                 [q for q in queued if q.action.chat.platform == telegram_convert.PLATFORM])

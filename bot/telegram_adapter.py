@@ -28,7 +28,7 @@ from bot.workers import DatabaseWorkers
 from handlers import router
 from handlers.commands.table import COMMANDS
 from handlers.context import Context
-from handlers.types import Outcome
+from handlers.types import Outcome, Queued
 
 log = logging.getLogger(__name__)
 Ctx = ContextTypes.DEFAULT_TYPE
@@ -40,6 +40,9 @@ class TelegramAdapter:
         self.core, self.workers = core, workers
         self.welcome = welcome
         self.delivery = TelegramDelivery(application.bot, core, workers)
+        # Where the core's queued actions go: this channel's delivery, or (set by the service) every channel's,
+        # so a Telegram message that alerts a WeCom manager reaches them at once.
+        self.deliver: Callable[[list[Queued]], None] = self.delivery.execute
         self.register(application)
 
     def register(self, application: Application) -> None:
@@ -93,5 +96,5 @@ class TelegramAdapter:
         """The core does blocking database work: keep it off the event loop, then queue its actions."""
         outcome = await self.workers.run(core_call)
         add_to_log_context(ticket=outcome.ticket_number)  # the delivery's lines say which ticket they serve
-        self.delivery.execute(outcome.queued)
+        self.deliver(outcome.queued)
         return outcome

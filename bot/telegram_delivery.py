@@ -66,7 +66,8 @@ class TelegramDelivery:
         With other dispatchers about, the rows are claimed first (one statement for the batch); each send
         waits for that claim and skips a row another dispatcher holds. The sends are queued right away all
         the same, so each chat keeps its order."""
-        fresh = [item for item in queued if item.outbox_id not in self._in_hand]
+        fresh = [item for item in queued  # other platforms' rows are their channels' (never claimed here)
+                 if item.outbox_id not in self._in_hand and item.action.chat.platform == convert.PLATFORM]
         if not fresh:
             return
         claim: asyncio.Task[set[int]] | None = None
