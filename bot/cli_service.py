@@ -33,8 +33,15 @@ def run(
     async def ready(running: Running) -> None:
         if running.sandbox_url:
             typer.echo(f"sandbox Bot API: {running.sandbox_url}/bot  control API: {running.sandbox_url}/control")
-        typer.echo(f"gridbot is running as @{running.channel.core.bot_username}; "
-                   f"HTTP on port {running.http_port}. Ctrl-C stops it.")
+        if running.wecom_sandbox is not None:
+            typer.echo(f"sandbox WeCom API: {running.wecom_sandbox.api_base_url}  "
+                       f"control API: {running.wecom_sandbox.control_url}")
+        served = []
+        if running.telegram is not None:
+            served.append(f"Telegram as @{running.telegram.core.bot_username}")
+        if running.wecom is not None:
+            served.append(f"WeCom (callbacks on {running.wecom.settings.callback_path})")
+        typer.echo(f"gridbot is running: {', '.join(served)}; HTTP on port {running.http_port}. Ctrl-C stops it.")
 
     with fail_cleanly():
         asyncio.run(serve(settings(), sandbox=sandbox, sandbox_port=sandbox_port, on_ready=ready))
