@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from bot.sandbox import botapi, control
 from bot.sandbox.delivery import Hub
+from bot.sandbox.serving import bind, serve_on
 from bot.sandbox.world import World
 
 
@@ -88,29 +89,10 @@ class SandboxServer:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         if self._task is not None:
             raise RuntimeError("sandbox already started")
-        # Binding here (not in uvicorn) makes port 0 work and surfaces bind errors as OSError.
-        # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets of that proto,
-        # and without it every response pays a ~40 ms Nagle/delayed-ACK stall.
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            sock.close()
-            raise
-        sock.setblocking(False)
+        sock = bind(host, port)
         self.hub = Hub(self.world, self.webhook_attempts, self.webhook_backoff)
         self._server = _Uvicorn(_config(build_app(self.hub), "warning"), self.hub, embedded=True)
-        self._task = asyncio.get_running_loop().create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-                raise RuntimeError("sandbox server stopped during startup")
-            await asyncio.sleep(0.005)
-        bound = sock.getsockname()
-        shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-        self.base_url = f"http://{shown}:{bound[1]}"
+        self._task, self.base_url = await serve_on(self._server, sock, "sandbox server")
         return self.base_url
 
     async def stop(self) -> None:

@@ -16,7 +16,6 @@ import contextlib
 import inspect
 import json
 import secrets
-import socket
 from collections.abc import Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any
@@ -30,6 +29,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.sandbox import wecom_control
+from bot.sandbox.serving import bind, serve_on
 from bot.sandbox.wecom_ops import METHODS
 from bot.sandbox.wecom_records import CallbackRecord
 from bot.sandbox.wecom_world import WecomError, World
@@ -174,29 +174,12 @@ class WecomSandbox:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         if self._task is not None:
             raise RuntimeError("WeCom sandbox already started")
-        # Bind here so port 0 works; IPPROTO_TCP gets TCP_NODELAY on accepted sockets (no Nagle stalls).
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            sock.close()
-            raise
-        sock.setblocking(False)
+        sock = bind(host, port)
         app = build_app(self.world)
         self._http = app.state.http = httpx.AsyncClient(timeout=self.callback_timeout)
         config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False, timeout_graceful_shutdown=2)
         self._server = _Uvicorn(config)
-        self._task = asyncio.get_running_loop().create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-                raise RuntimeError("WeCom sandbox stopped during startup")
-            await asyncio.sleep(0.005)
-        bound = sock.getsockname()
-        shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-        self.base_url = f"http://{shown}:{bound[1]}"
+        self._task, self.base_url = await serve_on(self._server, sock, "WeCom sandbox")
         return self.base_url
 
     async def stop(self) -> None:

@@ -68,28 +68,36 @@ def prepared_settings(tmp_path: Path, **telegram: Any) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def live_gridbot(settings: Settings) -> AsyncIterator[Live]:
+async def running_service(settings: Settings, sandbox: bool = True) -> AsyncIterator[Running]:
+    """`gridbot run` in this event loop until the block ends (then stopped gracefully)."""
     ready: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
 
     async def on_ready(running: Running) -> None:
         ready.set_result(running)
 
-    task = asyncio.create_task(serve(settings, sandbox=True, on_ready=on_ready, stop=stop))
+    task = asyncio.create_task(serve(settings, sandbox=sandbox, on_ready=on_ready, stop=stop))
     done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED, timeout=20)
     if task in done:
         task.result()  # start-up failed: raise its error here
-    running = ready.result()
-    assert running.sandbox_url is not None
-    control = SandboxClient(running.sandbox_url)
-    for user, name in ((MANAGER, "李经理"), (WANG, "王大爷"), (ZHANG, "张阿姨")):
-        await control.add_user(user_id=user, first_name=name)
-    group = (await control.create_group("幸福村客户群", members=[MANAGER, WANG], creator=MANAGER))["chat"]["id"]
-    await control.add_bot_to_group(group, running.channel.application.bot.id, by=MANAGER, admin=True)
-    private = (await control.create_private_chat(MANAGER))["chat"]["id"]
     try:
-        yield Live(running, control, settings, group, private)
+        yield ready.result()
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=20)
-        await control.aclose()
+
+
+@contextlib.asynccontextmanager
+async def live_gridbot(settings: Settings) -> AsyncIterator[Live]:
+    async with running_service(settings) as running:
+        assert running.sandbox_url is not None
+        control = SandboxClient(running.sandbox_url)
+        for user, name in ((MANAGER, "李经理"), (WANG, "王大爷"), (ZHANG, "张阿姨")):
+            await control.add_user(user_id=user, first_name=name)
+        group = (await control.create_group("幸福村客户群", members=[MANAGER, WANG], creator=MANAGER))["chat"]["id"]
+        await control.add_bot_to_group(group, running.channel.application.bot.id, by=MANAGER, admin=True)
+        private = (await control.create_private_chat(MANAGER))["chat"]["id"]
+        try:
+            yield Live(running, control, settings, group, private)
+        finally:
+            await control.aclose()

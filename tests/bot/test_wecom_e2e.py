@@ -191,7 +191,7 @@ async def test_forged_or_malformed_callbacks_are_refused_and_nothing_is_stored(l
 
 async def test_the_token_is_cached_refreshed_when_expired_and_busy_sends_are_retried(live: WecomLive) -> None:
     fetched = await live.control.gettoken_calls()
-    for n in range(3):
+    for _ in range(3):
         await live.control.staff_message(OWNER, "/tickets")
     await live.settled()
     assert await live.control.gettoken_calls() == fetched  # one token for every call

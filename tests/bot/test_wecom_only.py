@@ -12,9 +12,9 @@ from pydantic import SecretStr
 
 from bot.sandbox.wecom_api import WecomSandbox
 from bot.sandbox.wecom_client import WecomSandboxClient
-from bot.service import Running, serve
 from bot.wecom_sandbox_link import point_callbacks, start_wecom_sandbox
 from storage.models import OutboxMessage
+from tests.bot.live import running_service
 from tests.bot.wecom_live import OWNER, OWNER_NAME, WecomLive, live_wecom, wecom_settings
 from tests.cli_helpers import gridbot, isolate
 
@@ -24,29 +24,20 @@ async def test_with_only_wecom_configured_the_service_runs_wecom_alone(tmp_path:
     settings = wecom_settings(tmp_path)
     settings = settings.model_copy(update={"wecom": await start_wecom_sandbox(fake, settings.wecom)})
     assert settings.telegram.token is None
-    ready: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
-
-    async def on_ready(running: Running) -> None:
-        ready.set_result(running)
-
-    task = asyncio.create_task(serve(settings, on_ready=on_ready, stop=stop))
     try:
-        running = await asyncio.wait_for(ready, 20)
-        assert running.telegram is None and running.wecom is not None
-        await point_callbacks(fake, f"http://127.0.0.1:{running.http_port}{settings.wecom.callback_path}")
-        async with WecomSandboxClient(fake.base_url) as control:
-            await control.add_staff(OWNER, OWNER_NAME)
-            await control.staff_message(OWNER, "/tickets")
-            for _ in range(100):
-                if await control.app_messages(OWNER):
-                    break
-                await asyncio.sleep(0.05)
-            [reply] = await control.app_messages(OWNER)
-        assert "工单" in reply["content"]
+        async with running_service(settings, sandbox=False) as running:
+            assert running.telegram is None and running.wecom is not None
+            await point_callbacks(fake, f"http://127.0.0.1:{running.http_port}{settings.wecom.callback_path}")
+            async with WecomSandboxClient(fake.base_url) as control:
+                await control.add_staff(OWNER, OWNER_NAME)
+                await control.staff_message(OWNER, "/tickets")
+                for _ in range(100):
+                    if await control.app_messages(OWNER):
+                        break
+                    await asyncio.sleep(0.05)
+                [reply] = await control.app_messages(OWNER)
+            assert "工单" in reply["content"]
     finally:
-        stop.set()
-        await asyncio.wait_for(task, 20)
         await fake.stop()
 
 

@@ -18,13 +18,14 @@ from pydantic import SecretStr
 
 from bot.bootstrap import prepare_database
 from bot.sandbox.wecom_client import WecomCallbacks, WecomSandboxClient
-from bot.service import Running, serve
+from bot.service import Running
 from bot.wecom_channel import WecomChannel
 from bot.wecom_sandbox_link import SANDBOX_AES_KEY, SANDBOX_AGENT_ID, SANDBOX_CORP_ID, SANDBOX_TOKEN
 from config.settings import HttpSettings, Settings, WecomSettings, load_settings
 from storage.db import make_engine
 from storage.models import Staff
 from storage.uow import UnitOfWork
+from tests.bot.live import running_service
 
 T = TypeVar("T")
 OWNER, OWNER_NAME = "zhangsan", "张经理"
@@ -89,24 +90,12 @@ def wecom_settings(tmp_path: Path, **wecom: Any) -> Settings:
 
 @contextlib.asynccontextmanager
 async def live_wecom(settings: Settings) -> AsyncIterator[WecomLive]:
-    ready: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
-
-    async def on_ready(running: Running) -> None:
-        ready.set_result(running)
-
-    task = asyncio.create_task(serve(settings, sandbox=True, on_ready=on_ready, stop=stop))
-    done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED, timeout=20)
-    if task in done:
-        task.result()
-    running = ready.result()
-    assert running.wecom_sandbox is not None and running.wecom is not None
-    control = WecomSandboxClient(running.wecom_sandbox.base_url)
-    await control.add_staff(OWNER, OWNER_NAME)
-    url = f"http://127.0.0.1:{running.http_port}{settings.wecom.callback_path}"
-    try:
-        yield WecomLive(running, control, settings, url)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=20)
-        await control.aclose()
+    async with running_service(settings) as running:
+        assert running.wecom_sandbox is not None and running.wecom is not None
+        control = WecomSandboxClient(running.wecom_sandbox.base_url)
+        await control.add_staff(OWNER, OWNER_NAME)
+        url = f"http://127.0.0.1:{running.http_port}{settings.wecom.callback_path}"
+        try:
+            yield WecomLive(running, control, settings, url)
+        finally:
+            await control.aclose()
