@@ -76,7 +76,6 @@ class Channels:
             wecom.adapter.deliver = self.deliver
 
     def deliver(self, queued: Sequence[Queued]) -> None:
-        queued = list(queued)
         if self.telegram is not None:
             self.telegram.adapter.delivery.execute(
                 [q for q in queued if q.action.chat.platform == telegram_convert.PLATFORM])

@@ -35,17 +35,9 @@ from handlers.context import Context
 from handlers.types import ButtonPress, ChatRef, ChatType, Incoming, Outcome, Queued, UserRef
 
 log = logging.getLogger(__name__)
-PLATFORM = wecom_groups.PLATFORM
-KF_PREFIX = "kf:"
+PLATFORM, KF_PREFIX = wecom_groups.PLATFORM, wecom_groups.KF_PREFIX
 MAX_ATTEMPTS = 5
 Deliver = Callable[[list[Queued]], None]
-
-
-def _at(seconds: Any) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(seconds), UTC)
-    except (TypeError, ValueError, OverflowError):
-        return datetime.now(UTC)
 
 
 class WecomAdapter:
@@ -155,7 +147,7 @@ class WecomAdapter:
     async def _staff_text(self, fields: dict[str, Any]) -> None:
         user = str(fields["FromUserName"])
         incoming = Incoming(ChatRef(PLATFORM, user), UserRef(PLATFORM, user), str(fields.get("Content", "")),
-                            str(fields["MsgId"]), _at(fields.get("CreateTime")), ChatType.PRIVATE)
+                            str(fields["MsgId"]), wecom_groups.when(fields.get("CreateTime")), ChatType.PRIVATE)
         await self._run_core(lambda: router.handle(incoming, self.core))
 
     async def _press(self, press: ButtonPress) -> None:
@@ -218,7 +210,7 @@ class WecomAdapter:
             return  # staff replies, system events, pictures: nothing to classify
         customer, open_kfid = str(message["external_userid"]), str(message["open_kfid"])
         chat, user = ChatRef(PLATFORM, KF_PREFIX + customer), UserRef(PLATFORM, customer)
-        at = _at(message.get("send_time"))
+        at = wecom_groups.when(message.get("send_time"))
 
         def seen() -> None:
             with self.core.uow() as uow:

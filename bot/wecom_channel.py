@@ -46,6 +46,7 @@ class WecomChannel:
         self._reconciling: asyncio.Task[None] | None = None
         self.last_api_success: float | None = None
         self.last_api_error = ""
+        self._last_reconciled: str | None = None  # local date of the last reconciliation (wecom_state)
 
     def routes(self) -> list[Route]:
         return self.endpoint.routes()
@@ -77,17 +78,18 @@ class WecomChannel:
         self.api.shutdown()
 
     def connection(self) -> tuple[bool, str]:
-        """For /readyz: did WeCom answer lately (a token, a send, a read-back)?"""
+        """For /readyz: do we hold a valid access token (fetched from WeCom at start, renewed by the sweep)?"""
         if self.last_api_success is None:
-            return False, f"no answer from WeCom yet {self.last_api_error}".strip()
-        return True, "api reachable"
+            return False, f"no access token {self.last_api_error}".strip()
+        return True, "access token held"
 
     async def _check_api(self) -> None:
+        """Get (or keep) an access token: no request while the cached one is good, a fetch once it is due."""
         try:
             await self.api.run(lambda: self.calls.client.access_token)
             self.last_api_success = time.monotonic()
         except Exception as exc:  # the service still starts: callbacks are stored and handled later
-            self.last_api_error = str(exc)
+            self.last_api_success, self.last_api_error = None, str(exc)
             log.error("wecom: no access token: %s", exc)
 
     async def _sweep(self) -> None:
@@ -97,7 +99,7 @@ class WecomChannel:
                 await self.adapter.resume(min_age=self.sweep_interval)
                 await self.delivery.dispatch(min_age=self.sweep_interval)
                 await self.delivery.follow_up()
-                self.last_api_success = time.monotonic()
+                await self._check_api()
                 if self._reconcile_due(datetime.now(self.core.tz)):
                     await self._reconcile()
             except WecomError as exc:
@@ -111,8 +113,6 @@ class WecomChannel:
             return False
         last = self._last_reconciled
         return last is None or last < local_now.date().isoformat()
-
-    _last_reconciled: str | None = None
 
     async def _reconcile(self) -> None:
         try:

@@ -34,16 +34,16 @@ from bot.metrics import SEND_ERRORS
 from bot.outbox_claims import Claims
 from bot.telegram_sender import ChatOrderedSender
 from bot.wecom_calls import Verdict, WecomCalls, WecomError
+from bot.wecom_groups import KF_PREFIX, PLATFORM
 from bot.workers import DatabaseWorkers
 from config.settings import WecomSettings
 from handlers.channels import WECOM
 from handlers.context import Context
 from handlers.types import Queued
 from storage.models import OutboxMessage, WecomGroupMessage
+from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-PLATFORM = "wecom"
-KF_PREFIX = "kf:"
 KF_WINDOW, KF_REPLIES = timedelta(hours=48), 5
 TEXT_BYTES = 2000  # message/send and kf/send_msg take 2048 bytes of text
 READ_BACK_EVERY = timedelta(seconds=60)
@@ -173,7 +173,7 @@ class WecomDelivery:
             return [self._plan(uow, row) for row in rows]
 
     @staticmethod
-    def _plan(uow: Any, row: OutboxMessage) -> Item:
+    def _plan(uow: UnitOfWork, row: OutboxMessage) -> Item:
         if row.action != "send":
             return Item(row, "unsupported")
         if row.chat_id.startswith(KF_PREFIX):

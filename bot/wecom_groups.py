@@ -19,9 +19,12 @@ from handlers.types import BotMembership, ChatRef, MemberChange, Outcome, UserRe
 from storage.models import GroupMember
 
 PLATFORM = "wecom"
+KF_PREFIX = "kf:"  # a 微信客服 chat: ChatRef("wecom", "kf:<external_userid>")
 
 
-def _when(seconds: Any, default: datetime) -> datetime:
+def when(seconds: Any, default: datetime | None = None) -> datetime:
+    """WeCom's Unix seconds as an aware datetime; `default` (now) when missing or malformed."""
+    default = default or datetime.now(UTC)
     try:
         return datetime.fromtimestamp(int(seconds), UTC) if seconds else default
     except (TypeError, ValueError, OverflowError):
@@ -48,7 +51,7 @@ def apply_group(ctx: Context, info: dict[str, Any], now: datetime) -> list[Outco
         if first_sight:
             for user_id, member in members.items():
                 uow.groups.add_member(GroupMember(group_id=group.id, user_id=user_id, display_name=_name(member),
-                                                  joined_at=_when(member.get("join_time"), now)))
+                                                  joined_at=when(member.get("join_time"), now)))
         uow.commit()
     if first_sight:
         return []
@@ -56,7 +59,7 @@ def apply_group(ctx: Context, info: dict[str, Any], now: datetime) -> list[Outco
     for user_id in sorted(members.keys() - present, key=lambda u: int(members[u].get("join_time") or 0)):
         member = members[user_id]
         change = MemberChange(chat, UserRef(PLATFORM, user_id, _name(member)), True,
-                              _when(member.get("join_time"), now), title)
+                              when(member.get("join_time"), now), title)
         outcomes.append(router.member_changed(change, ctx, welcome=False))
     for user_id in sorted(present - members.keys()):
         outcomes.append(router.member_changed(MemberChange(chat, UserRef(PLATFORM, user_id), False, now, title), ctx))

@@ -87,3 +87,18 @@ def test_archived_records_are_queued_from_a_file_once(tmp_path: Path, monkeypatc
     assert code == 1 and "record 2: expected an object with a msgid" in out
     code, out = gridbot("wecom", "status")
     assert code == 0 and "callbacks waiting: 3" in out
+
+
+async def test_readiness_reports_whether_a_wecom_token_is_held(tmp_path: Path) -> None:
+    import httpx
+
+    async with live_wecom(wecom_settings(tmp_path)) as live:
+        async with httpx.AsyncClient() as http:
+            ready = (await http.get(f"http://127.0.0.1:{live.running.http_port}/readyz")).json()
+        assert ready["checks"]["wecom"] == {"ok": True, "detail": "access token held", "required": True}
+        await live.control.configure_corp(secret="rotated-in-the-console")
+        await live.control.expire_tokens()
+        live.channel.calls.client.expires_at = 1  # our cached token is due: the next check fetches one
+        await live.channel._check_api()
+        ok, detail = live.channel.connection()
+        assert not ok and "40001" in detail

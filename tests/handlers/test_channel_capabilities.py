@@ -45,7 +45,7 @@ def test_a_block_word_in_a_wecom_group_asks_the_owner_and_deletes_nothing(ctx: C
     assert texts_to(outcome.actions, WECOM_GROUP) == []  # no "deleted" warning that would be a lie
     [task] = texts_to(outcome.actions, OWNER)
     assert "请您处理" in task and "客户群「阳光小区客户群」" in task and "违规 1 次" in task
-    assert "「广告」" in task or "「ad」" not in task
+    assert "含「广告」内容" in task  # the category's name, not its code
     assert risk_actions(ctx) == ["owner_asked"]
 
 
